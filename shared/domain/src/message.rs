@@ -1,0 +1,121 @@
+//! Messages: the body a client may send, the draft a handler appends, and the stored message
+//! every device receives.
+
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::ConversationId;
+use crate::error::ChatError;
+use crate::ids::{ClientMsgId, DeviceId, MediaId, MessageId, UserId};
+use crate::limits::MAX_BODY_CHARS;
+use crate::seq::Seq;
+use crate::time::Millis;
+
+/// A message's text: non-empty, at most `MAX_BODY_CHARS` characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Body(String);
+
+impl Body {
+    pub fn parse(raw: String) -> Result<Body, ChatError> {
+        if raw.is_empty() {
+            return Err(ChatError::bad_request("body must not be empty"));
+        }
+        let chars = raw.chars().count();
+        if chars > MAX_BODY_CHARS {
+            return Err(ChatError::too_large(format!(
+                "body has {chars} characters; the limit is {MAX_BODY_CHARS}"
+            )));
+        }
+        Ok(Body(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first `max_chars` characters, for conversation-list previews.
+    pub fn preview(&self, max_chars: usize) -> String {
+        self.0.chars().take(max_chars).collect()
+    }
+}
+
+impl TryFrom<String> for Body {
+    type Error = ChatError;
+    fn try_from(raw: String) -> Result<Self, ChatError> {
+        Body::parse(raw)
+    }
+}
+
+impl From<Body> for String {
+    fn from(body: Body) -> String {
+        body.0
+    }
+}
+
+/// A media attachment as it appears in a `message` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaRef {
+    pub id: MediaId,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// A message a handler asks the store to append. The store assigns the `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub sender_id: UserId,
+    pub sender_device: DeviceId,
+    pub client_msg_id: ClientMsgId,
+    pub body: Option<Body>,
+    pub media: Option<MediaRef>,
+    pub reply_to: Option<Seq>,
+    pub sent_at: Millis,
+}
+
+impl NewMessage {
+    /// The stored form of this draft once the store has given it `seq`.
+    pub fn stored_at(self, seq: Seq) -> StoredMessage {
+        StoredMessage {
+            conversation_id: self.conversation_id,
+            seq,
+            message_id: self.message_id,
+            sender_id: self.sender_id,
+            sender_device: self.sender_device,
+            client_msg_id: self.client_msg_id,
+            body: self.body,
+            media: self.media,
+            reply_to: self.reply_to,
+            sent_at: self.sent_at,
+        }
+    }
+}
+
+/// A durably stored message: the same on every device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+    pub message_id: MessageId,
+    pub sender_id: UserId,
+    pub sender_device: DeviceId,
+    pub client_msg_id: ClientMsgId,
+    pub body: Option<Body>,
+    pub media: Option<MediaRef>,
+    pub reply_to: Option<Seq>,
+    pub sent_at: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_limits_count_characters_not_bytes() {
+        assert!(Body::parse("é".repeat(MAX_BODY_CHARS)).is_ok());
+        let too_long = Body::parse("x".repeat(MAX_BODY_CHARS + 1));
+        assert!(matches!(too_long, Err(ChatError::TooLarge(_))));
+        assert!(matches!(Body::parse(String::new()), Err(ChatError::BadRequest(_))));
+    }
+}

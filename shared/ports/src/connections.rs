@@ -1,0 +1,30 @@
+//! Open WebSocket connections, by user: who is online, on which device, where to push.
+
+use async_trait::async_trait;
+use chat_domain::{ConnectionId, DeviceId, Millis, UserId};
+
+use crate::PortResult;
+
+/// One open connection of one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub connection_id: ConnectionId,
+    pub user_id: UserId,
+    pub device_id: DeviceId,
+    pub connected_at: Millis,
+    /// After this instant the connection is dead even if `$disconnect` never came (API Gateway
+    /// closes every connection after 2 hours); stores treat it as gone, DynamoDB's TTL reaps it.
+    pub expires_at: Millis,
+}
+
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Records an open connection (overwrites one with the same id).
+    async fn put_connection(&self, connection: &Connection) -> PortResult<()>;
+
+    /// Forgets a connection; forgetting an unknown one is not an error.
+    async fn remove_connection(&self, user: &UserId, id: &ConnectionId) -> PortResult<()>;
+
+    /// The user's connections that have not expired at `now` (one key-range query).
+    async fn connections_of(&self, user: &UserId, now: Millis) -> PortResult<Vec<Connection>>;
+}

@@ -1,0 +1,29 @@
+//! Ports: the narrow traits handlers are written against and adapters implement.
+//!
+//! Each trait is shaped for DynamoDB as much as for the embedded store: every write is a
+//! single conditional write or transaction (no read-modify-write), every read is a key lookup
+//! or a key-range query (no scan). A handler takes only the ports it uses.
+//!
+//! All methods answer `ChatError`: an adapter maps its own failures to `ChatError::Internal`
+//! (with the cause, for the logs) or to the protocol code they mean (e.g. `Conflict`).
+
+mod blobs;
+mod clock;
+mod connections;
+mod memberships;
+mod messages;
+mod push;
+mod pusher;
+mod users;
+
+pub use blobs::{BlobKey, BlobStore, PresignedRequest, UploadSpec};
+pub use clock::{Clock, SystemClock};
+pub use connections::{Connection, ConnectionStore};
+pub use memberships::{Marks, Membership, MembershipStore, Role};
+pub use messages::{Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PREVIEW_CHARS};
+pub use push::{Notification, NotifyOutcome, Platform, PushEndpoint, PushNotifier};
+pub use pusher::{ConnectionPusher, PostOutcome};
+pub use users::{LastSeenVisibility, UserProfile, UserStore};
+
+/// What every port method answers.
+pub type PortResult<T> = Result<T, chat_domain::ChatError>;

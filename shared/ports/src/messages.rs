@@ -1,0 +1,80 @@
+//! Messages: the append that assigns a conversation's gap-free `seq`, and history reads.
+
+use async_trait::async_trait;
+use chat_domain::{ConversationId, Millis, NewMessage, Seq, StoredMessage, UserId};
+
+use crate::PortResult;
+
+/// The outcome of an append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now, at the next seq of its conversation.
+    New(StoredMessage),
+    /// `(sender, client_msg_id)` was already stored: this is the original, nothing new stored.
+    Duplicate(StoredMessage),
+}
+
+impl Appended {
+    pub fn message(&self) -> &StoredMessage {
+        match self {
+            Appended::New(m) | Appended::Duplicate(m) => m,
+        }
+    }
+
+    pub fn into_message(self) -> StoredMessage {
+        match self {
+            Appended::New(m) | Appended::Duplicate(m) => m,
+        }
+    }
+
+    pub fn is_new(&self) -> bool {
+        matches!(self, Appended::New(_))
+    }
+}
+
+/// Which slice of a conversation's history to read. Pages are always returned in seq order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryQuery {
+    /// The first `limit` messages with seq > `after` (0 = from the start).
+    After { after: u64, limit: u32 },
+    /// The last `limit` messages with seq < `before` (`None` = the newest).
+    Before { before: Option<Seq>, limit: u32 },
+}
+
+/// A page of history, in seq order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessagePage {
+    pub messages: Vec<StoredMessage>,
+    /// More messages lie beyond this page in the direction of the query.
+    pub has_more: bool,
+}
+
+/// What a conversation list shows about a conversation without reading its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationHead {
+    pub conversation_id: ConversationId,
+    pub last_seq: Seq,
+    pub last_message_at: Millis,
+    pub last_sender_id: UserId,
+    /// The start of the last message's body (absent for media-only messages).
+    pub last_preview: Option<String>,
+}
+
+/// Characters of a body kept as the conversation's preview.
+pub const PREVIEW_CHARS: usize = 100;
+
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Appends at the conversation's next seq, atomically and durably: when this returns `Ok`
+    /// the message survives any crash. Concurrent appends never share or skip a seq.
+    /// A second append with the same `(sender_id, client_msg_id)` stores nothing and answers
+    /// `Duplicate` with the original; if that id was used in another conversation, `Conflict`.
+    async fn append(&self, message: NewMessage) -> PortResult<Appended>;
+
+    /// A page of one conversation's history.
+    async fn history(&self, conversation: &ConversationId, query: HistoryQuery)
+    -> PortResult<MessagePage>;
+
+    /// The heads of the given conversations; conversations with no message yet are left out.
+    async fn heads(&self, conversations: &[ConversationId]) -> PortResult<Vec<ConversationHead>>;
+}
