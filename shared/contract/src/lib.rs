@@ -1,0 +1,1 @@
+//! One contract test suite for the storage ports, run against every backend so they cannot drift.
