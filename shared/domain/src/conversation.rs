@@ -54,7 +54,9 @@ impl ConversationId {
             return Ok(ConversationId::Direct { low: a, high: b });
         }
         if let Some(rest) = raw.strip_prefix("grp:") {
-            return Ok(ConversationId::Group(GroupId::parse(rest).map_err(|_| bad())?));
+            return Ok(ConversationId::Group(
+                GroupId::parse(rest).map_err(|_| bad())?,
+            ));
         }
         Err(bad())
     }

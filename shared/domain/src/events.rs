@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::conversation::{ConversationId, ConversationKind};
 use crate::error::{ChatError, ErrorCode};
 use crate::frames::MarkKind;
-use crate::ids::{ClientMsgId, MessageId, UserId};
+use crate::ids::{ClientMsgId, ConnectionId, MessageId, UserId};
 use crate::message::{MediaRef, StoredMessage};
 use crate::seq::Seq;
 use crate::time::Millis;
@@ -109,8 +109,11 @@ pub enum ServerEvent {
         user_id: UserId,
         by: UserId,
     },
+    /// The answer to `ping`. `connection_id` is this socket's API Gateway connection id, for
+    /// support and debugging (the `@connections` API needs it; clients never must).
     Pong {
         at: Millis,
+        connection_id: ConnectionId,
     },
     Error {
         code: ErrorCode,
@@ -147,8 +150,14 @@ mod tests {
 
     #[test]
     fn events_are_tagged_with_type() {
-        let ev = ServerEvent::Pong { at: Millis(5) };
-        assert_eq!(ev.to_json(), r#"{"type":"pong","at":5}"#);
+        let ev = ServerEvent::Pong {
+            at: Millis(5),
+            connection_id: ConnectionId::parse("abc=").expect("id"),
+        };
+        assert_eq!(
+            ev.to_json(),
+            r#"{"type":"pong","at":5,"connection_id":"abc="}"#
+        );
         let err = ServerEvent::error(&ChatError::forbidden(), Some("send"), Some("c1"));
         let json: serde_json::Value = serde_json::from_str(&err.to_json()).expect("json");
         assert_eq!(json["type"], "error");

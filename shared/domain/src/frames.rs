@@ -102,12 +102,18 @@ impl SendFrame {
                     "give either `conversation_id` or `to`, not both",
                 ));
             }
-            (None, None) => return Err(ChatError::bad_request("missing field `conversation_id` or `to`")),
+            (None, None) => {
+                return Err(ChatError::bad_request(
+                    "missing field `conversation_id` or `to`",
+                ));
+            }
         };
         let body = self.body.map(Body::parse).transpose()?;
         let media_id = self.media_id.as_deref().map(MediaId::parse).transpose()?;
         if body.is_none() && media_id.is_none() {
-            return Err(ChatError::bad_request("a message needs a `body` or a `media_id`"));
+            return Err(ChatError::bad_request(
+                "a message needs a `body` or a `media_id`",
+            ));
         }
         let reply_to = self.reply_to.map(Seq::new).transpose()?;
         Ok(SendCommand {
@@ -152,7 +158,8 @@ pub struct ReceiptCommand {
 
 impl ReceiptFrame {
     pub fn parse(self) -> Result<ReceiptCommand, ChatError> {
-        let conversation_id = ConversationId::parse(&required("conversation_id", self.conversation_id)?)?;
+        let conversation_id =
+            ConversationId::parse(&required("conversation_id", self.conversation_id)?)?;
         let seq = Seq::new(required("seq", self.seq)?)?;
         // `ack` is exactly `receipt` with `kind: delivered`.
         let kind = if self.action.as_deref() == Some("ack") {
@@ -188,7 +195,9 @@ pub struct SyncFrame {
 /// A parsed `sync`: a summary of every conversation, or one conversation's messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncCommand {
-    Summary { cursor: Option<String> },
+    Summary {
+        cursor: Option<String>,
+    },
     Messages {
         conversation_id: ConversationId,
         /// Messages with a seq strictly greater than this; 0 means from the start.
@@ -222,9 +231,10 @@ mod tests {
 
     #[test]
     fn send_by_to_makes_the_direct_id() {
-        let frame: SendFrame =
-            read_frame(Some(r#"{"action":"send","to":"bob","client_msg_id":"c1","body":"hi"}"#))
-                .expect("valid json");
+        let frame: SendFrame = read_frame(Some(
+            r#"{"action":"send","to":"bob","client_msg_id":"c1","body":"hi"}"#,
+        ))
+        .expect("valid json");
         let cmd = frame.parse(&alice()).expect("valid send");
         assert_eq!(cmd.conversation_id.to_string(), "dm:alice:bob");
     }
@@ -243,8 +253,10 @@ mod tests {
 
     #[test]
     fn ack_is_a_delivered_receipt() {
-        let frame: ReceiptFrame =
-            read_frame(Some(r#"{"action":"ack","conversation_id":"dm:a:b","seq":3}"#)).expect("json");
+        let frame: ReceiptFrame = read_frame(Some(
+            r#"{"action":"ack","conversation_id":"dm:a:b","seq":3}"#,
+        ))
+        .expect("json");
         assert_eq!(frame.parse().expect("valid").kind, MarkKind::Delivered);
         let frame: ReceiptFrame = read_frame(Some(
             r#"{"action":"receipt","conversation_id":"dm:a:b","seq":3,"kind":"seen"}"#,

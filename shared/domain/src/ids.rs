@@ -121,7 +121,11 @@ impl GroupId {
     /// A fresh group id.
     pub fn generate(at: crate::Millis) -> GroupId {
         let ms = u64::try_from(at.as_i64()).unwrap_or(0);
-        GroupId(ulid::Ulid::from_parts(ms, rand_bits()).to_string().to_lowercase())
+        GroupId(
+            ulid::Ulid::from_parts(ms, rand_bits())
+                .to_string()
+                .to_lowercase(),
+        )
     }
 }
 

@@ -116,6 +116,9 @@ mod tests {
         assert!(Body::parse("é".repeat(MAX_BODY_CHARS)).is_ok());
         let too_long = Body::parse("x".repeat(MAX_BODY_CHARS + 1));
         assert!(matches!(too_long, Err(ChatError::TooLarge(_))));
-        assert!(matches!(Body::parse(String::new()), Err(ChatError::BadRequest(_))));
+        assert!(matches!(
+            Body::parse(String::new()),
+            Err(ChatError::BadRequest(_))
+        ));
     }
 }

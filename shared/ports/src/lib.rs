@@ -20,7 +20,9 @@ pub use blobs::{BlobKey, BlobStore, PresignedRequest, UploadSpec};
 pub use clock::{Clock, SystemClock};
 pub use connections::{Connection, ConnectionStore};
 pub use memberships::{Marks, Membership, MembershipStore, Role};
-pub use messages::{Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PREVIEW_CHARS};
+pub use messages::{
+    Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PREVIEW_CHARS,
+};
 pub use push::{Notification, NotifyOutcome, Platform, PushEndpoint, PushNotifier};
 pub use pusher::{ConnectionPusher, PostOutcome};
 pub use users::{LastSeenVisibility, UserProfile, UserStore};

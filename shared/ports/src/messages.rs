@@ -72,8 +72,11 @@ pub trait MessageStore: Send + Sync {
     async fn append(&self, message: NewMessage) -> PortResult<Appended>;
 
     /// A page of one conversation's history.
-    async fn history(&self, conversation: &ConversationId, query: HistoryQuery)
-    -> PortResult<MessagePage>;
+    async fn history(
+        &self,
+        conversation: &ConversationId,
+        query: HistoryQuery,
+    ) -> PortResult<MessagePage>;
 
     /// The heads of the given conversations; conversations with no message yet are left out.
     async fn heads(&self, conversations: &[ConversationId]) -> PortResult<Vec<ConversationHead>>;

@@ -1,0 +1,14 @@
+//! The contract cases, one `pub async fn` per case, each given empty stores. Grouped by port;
+//! [`crate::contract_suite!`] lists every one of them.
+
+mod connections;
+mod history;
+mod memberships;
+mod messages;
+mod users;
+
+pub use connections::*;
+pub use history::*;
+pub use memberships::*;
+pub use messages::*;
+pub use users::*;

@@ -1,0 +1,198 @@
+//! `MessageStore`: the append that assigns a conversation's gap-free seq, history pages and
+//! conversation heads.
+//!
+//! An append is one `BEGIN IMMEDIATE` transaction on the writer: the idempotency lookup on
+//! `(sender_id, client_msg_id)`, the next seq from the conversation's head row, the message
+//! insert and the head update, committed (and fsynced) before the caller hears `Ok`. History
+//! reads are key-range queries on the `(conversation_id, seq)` primary key that fetch one row
+//! more than the page to learn `has_more`.
+
+use async_trait::async_trait;
+use chat_domain::{ChatError, ConversationId, NewMessage, Seq, StoredMessage};
+use chat_ports::{
+    Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PREVIEW_CHARS, PortResult,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::SqliteStore;
+use crate::rows::{
+    HEAD_COLUMNS, HeadRow, MESSAGE_COLUMNS, MessageRow, db, int, int_saturating, media_json, seq,
+};
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn append(&self, message: NewMessage) -> PortResult<Appended> {
+        self.writer.run(move |conn| append(conn, message)).await
+    }
+
+    async fn history(
+        &self,
+        conversation: &ConversationId,
+        query: HistoryQuery,
+    ) -> PortResult<MessagePage> {
+        let conversation = conversation.to_string();
+        self.readers
+            .run(move |conn| history(conn, &conversation, query))
+            .await
+    }
+
+    async fn heads(&self, conversations: &[ConversationId]) -> PortResult<Vec<ConversationHead>> {
+        let ids: Vec<String> = conversations.iter().map(ToString::to_string).collect();
+        self.readers.run(move |conn| heads(conn, &ids)).await
+    }
+}
+
+fn append(conn: &mut Connection, message: NewMessage) -> Result<Appended, ChatError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db("append: begin"))?;
+
+    // Idempotency first: a retried send answers the original, wherever it was stored.
+    let original = tx
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![message.sender_id.as_str(), message.client_msg_id.as_str()],
+                MessageRow::read,
+            )
+            .optional()
+        })
+        .map_err(db("append: looking up client_msg_id"))?;
+    if let Some(original) = original {
+        let original = original.into_message()?;
+        return if original.conversation_id == message.conversation_id {
+            Ok(Appended::Duplicate(original))
+        } else {
+            Err(ChatError::conflict(format!(
+                "client_msg_id {} was already used in another conversation",
+                message.client_msg_id
+            )))
+        };
+    }
+
+    let conversation = message.conversation_id.to_string();
+    let last_seq: Option<i64> = tx
+        .prepare_cached("SELECT last_seq FROM conversations WHERE conversation_id = ?1")
+        .and_then(|mut stmt| stmt.query_row([&conversation], |row| row.get(0)).optional())
+        .map_err(db("append: reading the conversation head"))?;
+    let last_seq = last_seq.map(|last| seq("last_seq", last)).transpose()?;
+    let stored = message.stored_at(Seq::after(last_seq));
+
+    let new_seq = int(stored.seq.get())?;
+    let reply_to = stored.reply_to.map(|r| int(r.get())).transpose()?;
+    let body = stored.body.as_ref().map(|b| b.as_str());
+    let media = media_json(stored.media.as_ref())?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            conversation,
+            new_seq,
+            stored.message_id.as_str(),
+            stored.sender_id.as_str(),
+            stored.sender_device.as_str(),
+            stored.client_msg_id.as_str(),
+            body,
+            media,
+            reply_to,
+            stored.sent_at.as_i64(),
+        ])
+    })
+    .map_err(db("append: inserting the message"))?;
+
+    let preview = stored.body.as_ref().map(|b| b.preview(PREVIEW_CHARS));
+    tx.prepare_cached(&format!(
+        "INSERT INTO conversations ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (conversation_id) DO UPDATE SET
+             last_seq = excluded.last_seq,
+             last_message_at = excluded.last_message_at,
+             last_sender_id = excluded.last_sender_id,
+             last_preview = excluded.last_preview"
+    ))
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            conversation,
+            new_seq,
+            stored.sent_at.as_i64(),
+            stored.sender_id.as_str(),
+            preview,
+        ])
+    })
+    .map_err(db("append: updating the conversation head"))?;
+
+    tx.commit().map_err(db("append: commit"))?;
+    Ok(Appended::New(stored))
+}
+
+fn history(
+    conn: &mut Connection,
+    conversation: &str,
+    query: HistoryQuery,
+) -> Result<MessagePage, ChatError> {
+    let (sql, bound, limit) = match query {
+        HistoryQuery::After { after, limit } => (
+            format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3"
+            ),
+            int_saturating(after),
+            limit,
+        ),
+        HistoryQuery::Before { before, limit } => (
+            format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+            ),
+            before.map_or(i64::MAX, |b| int_saturating(b.get())),
+            limit,
+        ),
+    };
+    // One row past the page tells whether there is more in the query's direction.
+    let mut rows = conn
+        .prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_map(
+                params![conversation, bound, i64::from(limit) + 1],
+                MessageRow::read,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(db("history: reading messages"))?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    if matches!(query, HistoryQuery::Before { .. }) {
+        rows.reverse();
+    }
+    let messages = rows
+        .into_iter()
+        .map(MessageRow::into_message)
+        .collect::<Result<Vec<StoredMessage>, ChatError>>()?;
+    Ok(MessagePage { messages, has_more })
+}
+
+fn heads(conn: &mut Connection, ids: &[String]) -> Result<Vec<ConversationHead>, ChatError> {
+    // One read transaction, so every head comes from the same snapshot.
+    let tx = conn.transaction().map_err(db("heads: begin"))?;
+    let mut found = Vec::with_capacity(ids.len());
+    {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {HEAD_COLUMNS} FROM conversations WHERE conversation_id = ?1"
+            ))
+            .map_err(db("heads: preparing"))?;
+        for id in ids {
+            let row = stmt
+                .query_row([id], HeadRow::read)
+                .optional()
+                .map_err(db("heads: reading a head"))?;
+            if let Some(row) = row {
+                found.push(row.into_head()?);
+            }
+        }
+    }
+    tx.finish().map_err(db("heads: end"))?;
+    Ok(found)
+}

@@ -1,0 +1,69 @@
+//! `UserStore`: profiles and last-seen, one row per user.
+//!
+//! The two writes touch disjoint columns so neither can undo the other: `put_profile` sets only
+//! the profile fields, `touch_last_seen` only `last_seen_at`, and only ever forward (`MAX` in
+//! the upsert itself, so two racing touches cannot move it back).
+
+use async_trait::async_trait;
+use chat_domain::{Millis, UserId};
+use chat_ports::{PortResult, UserProfile, UserStore};
+use rusqlite::{OptionalExtension, params};
+
+use crate::SqliteStore;
+use crate::rows::{USER_COLUMNS, UserRow, db, visibility_str};
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn user(&self, user: &UserId) -> PortResult<Option<UserProfile>> {
+        let user = user.to_string();
+        self.readers
+            .run(move |conn| {
+                let row = conn
+                    .prepare_cached(&format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE user_id = ?1"
+                    ))
+                    .and_then(|mut stmt| stmt.query_row([&user], UserRow::read).optional())
+                    .map_err(db("user"))?;
+                row.map(UserRow::into_profile).transpose()
+            })
+            .await
+    }
+
+    async fn put_profile(&self, profile: &UserProfile) -> PortResult<()> {
+        let user = profile.user_id.to_string();
+        let name = profile.display_name.clone();
+        let visibility = visibility_str(profile.last_seen_visibility);
+        self.writer
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO users (user_id, display_name, last_seen_visibility)
+                     VALUES (?1, ?2, ?3)
+                     ON CONFLICT (user_id) DO UPDATE SET
+                         display_name = excluded.display_name,
+                         last_seen_visibility = excluded.last_seen_visibility",
+                )
+                .and_then(|mut stmt| stmt.execute(params![user, name, visibility]))
+                .map_err(db("put_profile"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn touch_last_seen(&self, user: &UserId, at: Millis) -> PortResult<()> {
+        let user = user.to_string();
+        self.writer
+            .run(move |conn| {
+                // SQLite's MAX(NULL, x) is NULL, hence the COALESCE for a user never seen.
+                conn.prepare_cached(
+                    "INSERT INTO users (user_id, last_seen_at) VALUES (?1, ?2)
+                     ON CONFLICT (user_id) DO UPDATE SET
+                         last_seen_at = MAX(COALESCE(last_seen_at, excluded.last_seen_at),
+                                            excluded.last_seen_at)",
+                )
+                .and_then(|mut stmt| stmt.execute(params![user, at.as_i64()]))
+                .map_err(db("touch_last_seen"))?;
+                Ok(())
+            })
+            .await
+    }
+}
