@@ -1,0 +1,93 @@
+//! `history`: a page of one conversation's messages, one key-range `Query` on
+//! `(conversation_id, seq)`.
+//!
+//! The query asks for one message more than the page (`Limit` = limit + 1): whether that extra
+//! one came back is `has_more`. Backward pages read newest first (`ScanIndexForward = false`)
+//! and are turned around before they are answered, since pages are always in seq order.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chat_domain::{ConversationId, StoredMessage};
+use chat_ports::{HistoryQuery, MessagePage, PortResult};
+
+use super::items::MessageItem;
+use super::keys;
+use crate::dynamo::DynamoStore;
+use crate::dynamo::codec::{Item, from_items, limit, n, s, sdk_error};
+
+impl DynamoStore {
+    pub(super) async fn history_page(
+        &self,
+        conversation: &ConversationId,
+        query: HistoryQuery,
+    ) -> PortResult<MessagePage> {
+        let (bound, forward, page_size) = match query {
+            HistoryQuery::After { after, limit } => {
+                (Some(("#seq > :bound", n(after))), true, limit)
+            }
+            HistoryQuery::Before { before, limit } => {
+                (before.map(|b| ("#seq < :bound", n(b.get()))), false, limit)
+            }
+        };
+        let wanted = page_size as usize + 1;
+        let mut items: Vec<Item> = Vec::with_capacity(wanted.min(1_001));
+        let mut start: Option<Item> = None;
+        // A response stops at `Limit` items or at 1 MB (a hundred long messages can pass it):
+        // continue from `LastEvaluatedKey` until the page and its extra one are in.
+        while items.len() < wanted {
+            let page = self
+                .history_query(
+                    conversation,
+                    bound.clone(),
+                    forward,
+                    wanted - items.len(),
+                    start.take(),
+                )
+                .await?;
+            items.extend(page.0);
+            match page.1 {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        let has_more = items.len() > page_size as usize;
+        items.truncate(page_size as usize);
+        let mut messages: Vec<StoredMessage> = from_items::<MessageItem>("message", items)?
+            .into_iter()
+            .map(StoredMessage::from)
+            .collect();
+        if !forward {
+            messages.reverse();
+        }
+        Ok(MessagePage { messages, has_more })
+    }
+
+    /// One `Query` request: its items and its `LastEvaluatedKey`.
+    async fn history_query(
+        &self,
+        conversation: &ConversationId,
+        bound: Option<(&str, AttributeValue)>,
+        forward: bool,
+        max_items: usize,
+        start: Option<Item>,
+    ) -> PortResult<(Vec<Item>, Option<Item>)> {
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .consistent_read(true)
+            .scan_index_forward(forward)
+            .limit(limit(max_items))
+            .set_exclusive_start_key(start)
+            .expression_attribute_names("#conversation", keys::MESSAGE_HASH)
+            .expression_attribute_values(":conversation", s(conversation));
+        request = match bound {
+            Some((condition, value)) => request
+                .key_condition_expression(format!("#conversation = :conversation AND {condition}"))
+                .expression_attribute_names("#seq", keys::MESSAGE_RANGE)
+                .expression_attribute_values(":bound", value),
+            None => request.key_condition_expression("#conversation = :conversation"),
+        };
+        let output = request.send().await.map_err(|e| sdk_error("history", e))?;
+        Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+    }
+}

@@ -1,0 +1,157 @@
+//! The stored forms of a message, a conversation head and an idempotency key.
+//!
+//! A message item's attributes are exactly `StoredMessage`'s fields (absent options left out
+//! rather than stored as NULL), so the fan-out consumer can decode a stream record's
+//! `NewImage` straight into `StoredMessage` with `serde_dynamo`.
+
+use chat_domain::{
+    Body, ClientMsgId, ConversationId, DeviceId, MediaRef, MessageId, Millis, Seq, StoredMessage,
+    UserId,
+};
+use chat_ports::ConversationHead;
+use serde::{Deserialize, Serialize};
+
+/// Head attribute: the seq of the conversation's last message, the one `append` races on.
+pub(crate) const LAST_SEQ: &str = "last_seq";
+/// Head attribute: when the last message was sent.
+pub(crate) const LAST_MESSAGE_AT: &str = "last_message_at";
+/// Head attribute: who sent the last message.
+pub(crate) const LAST_SENDER_ID: &str = "last_sender_id";
+/// Head attribute: the start of the last message's body; absent for media-only messages.
+pub(crate) const LAST_PREVIEW: &str = "last_preview";
+
+/// One message, keyed `(conversation_id, seq)`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct MessageItem {
+    conversation_id: ConversationId,
+    seq: Seq,
+    message_id: MessageId,
+    sender_id: UserId,
+    sender_device: DeviceId,
+    client_msg_id: ClientMsgId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<Body>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    media: Option<MediaRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reply_to: Option<Seq>,
+    sent_at: Millis,
+}
+
+impl From<&StoredMessage> for MessageItem {
+    fn from(m: &StoredMessage) -> Self {
+        MessageItem {
+            conversation_id: m.conversation_id.clone(),
+            seq: m.seq,
+            message_id: m.message_id.clone(),
+            sender_id: m.sender_id.clone(),
+            sender_device: m.sender_device.clone(),
+            client_msg_id: m.client_msg_id.clone(),
+            body: m.body.clone(),
+            media: m.media.clone(),
+            reply_to: m.reply_to,
+            sent_at: m.sent_at,
+        }
+    }
+}
+
+impl From<MessageItem> for StoredMessage {
+    fn from(item: MessageItem) -> Self {
+        StoredMessage {
+            conversation_id: item.conversation_id,
+            seq: item.seq,
+            message_id: item.message_id,
+            sender_id: item.sender_id,
+            sender_device: item.sender_device,
+            client_msg_id: item.client_msg_id,
+            body: item.body,
+            media: item.media,
+            reply_to: item.reply_to,
+            sent_at: item.sent_at,
+        }
+    }
+}
+
+/// A conversation's head, keyed `conversation_id`. Written only by `append`'s update
+/// expression (with the attribute names above), read back through this type.
+#[derive(Debug, Deserialize)]
+pub(crate) struct HeadItem {
+    conversation_id: ConversationId,
+    pub(crate) last_seq: Seq,
+    last_message_at: Millis,
+    last_sender_id: UserId,
+    #[serde(default)]
+    last_preview: Option<String>,
+}
+
+impl From<HeadItem> for ConversationHead {
+    fn from(item: HeadItem) -> Self {
+        ConversationHead {
+            conversation_id: item.conversation_id,
+            last_seq: item.last_seq,
+            last_message_at: item.last_message_at,
+            last_sender_id: item.last_sender_id,
+            last_preview: item.last_preview,
+        }
+    }
+}
+
+/// Just the seq of a head, as the append loop reads it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LastSeq {
+    pub(crate) last_seq: Seq,
+}
+
+/// `(sender_id, client_msg_id)` → where that message was stored. A pointer rather than a copy
+/// of the message: it stays one write unit whatever the body's size, and only a retry (rare)
+/// pays the extra read.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct IdempotencyItem {
+    pub(crate) sender_id: UserId,
+    pub(crate) client_msg_id: ClientMsgId,
+    pub(crate) conversation_id: ConversationId,
+    pub(crate) seq: Seq,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dynamo::codec::{from_item, to_item};
+
+    fn message(body: Option<&str>) -> StoredMessage {
+        StoredMessage {
+            conversation_id: ConversationId::parse("grp:items").expect("conversation"),
+            seq: Seq::new(7).expect("seq"),
+            message_id: MessageId::parse("m-1").expect("message id"),
+            sender_id: UserId::parse("alice").expect("user"),
+            sender_device: DeviceId::parse("phone").expect("device"),
+            client_msg_id: ClientMsgId::parse("c-1").expect("client id"),
+            body: body.map(|b| Body::parse(b.to_string()).expect("body")),
+            media: None,
+            reply_to: None,
+            sent_at: Millis(1_000),
+        }
+    }
+
+    #[test]
+    fn a_message_item_leaves_absent_fields_out_and_reads_back_as_stored_message() {
+        let stored = message(None);
+        let item = to_item("message", &MessageItem::from(&stored)).expect("encode");
+        for absent in ["body", "media", "reply_to"] {
+            assert!(!item.contains_key(absent), "{absent} stored");
+        }
+        // What the stream consumer does with a NEW_IMAGE.
+        let decoded: StoredMessage = from_item("message", item.clone()).expect("as StoredMessage");
+        assert_eq!(decoded, stored);
+        let through_item: MessageItem = from_item("message", item).expect("as MessageItem");
+        assert_eq!(StoredMessage::from(through_item), stored);
+    }
+
+    #[test]
+    fn a_message_with_a_body_round_trips() {
+        let stored = message(Some("héllo 👋"));
+        let item = to_item("message", &MessageItem::from(&stored)).expect("encode");
+        let decoded: MessageItem = from_item("message", item).expect("decode");
+        assert_eq!(StoredMessage::from(decoded), stored);
+    }
+}

@@ -1,0 +1,281 @@
+//! The tables: their names (`Tables`) and their definitions (`create_tables`).
+//!
+//! One table per entity rather than a single table: each has its own natural key, its own TTL
+//! and its own IAM grant, and the messages table's stream carries nothing but messages (the
+//! conversation heads and idempotency keys written in the same transaction live elsewhere), so
+//! the fan-out consumer needs no filter. `create_tables` is for moto, `chat-local` and tests;
+//! the deployment declares the same tables in `template.yaml` (keep them in step with
+//! `docs/data-model.md`).
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification, TimeToLiveStatus,
+};
+use chat_domain::ChatError;
+
+use super::{connections, memberships, messages, users};
+
+/// The name of the TTL attribute on every table that has one (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "ttl";
+
+/// The physical table names. Build them with [`Tables::from_prefix`], or set each one from the
+/// deployment's outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    /// Open connections, by user.
+    pub connections: String,
+    /// Messages, by conversation and seq; streamed (NEW_IMAGE) for fan-out.
+    pub messages: String,
+    /// One head item per conversation: its `last_seq` and last-message preview.
+    pub conversations: String,
+    /// `(sender, client_msg_id)` → where that message was stored: the idempotency of `send`.
+    pub idempotency: String,
+    /// Members and their marks, by conversation; GSI `by-user` by user.
+    pub memberships: String,
+    /// Profiles and last-seen.
+    pub users: String,
+}
+
+impl Tables {
+    /// `{prefix}-connections`, `{prefix}-messages`, `{prefix}-conversations`,
+    /// `{prefix}-idempotency`, `{prefix}-memberships`, `{prefix}-users`.
+    pub fn from_prefix(prefix: &str) -> Tables {
+        let name = |table: &str| format!("{prefix}-{table}");
+        Tables {
+            connections: name("connections"),
+            messages: name("messages"),
+            conversations: name("conversations"),
+            idempotency: name("idempotency"),
+            memberships: name("memberships"),
+            users: name("users"),
+        }
+    }
+}
+
+/// A key attribute: its name and type.
+type KeyAttr = (&'static str, ScalarAttributeType);
+
+/// What `create_tables` needs to know about one table.
+struct TableSpec<'a> {
+    name: &'a str,
+    hash: KeyAttr,
+    range: Option<KeyAttr>,
+    /// A global secondary index projecting everything: `(name, hash, range)`.
+    gsi: Option<(&'static str, KeyAttr, KeyAttr)>,
+    stream: bool,
+    ttl: bool,
+}
+
+fn specs(tables: &Tables) -> [TableSpec<'_>; 6] {
+    use ScalarAttributeType::{N, S};
+    [
+        TableSpec {
+            name: &tables.connections,
+            hash: (connections::HASH, S),
+            range: Some((connections::RANGE, S)),
+            gsi: None,
+            stream: false,
+            ttl: true,
+        },
+        TableSpec {
+            name: &tables.messages,
+            hash: (messages::keys::MESSAGE_HASH, S),
+            range: Some((messages::keys::MESSAGE_RANGE, N)),
+            gsi: None,
+            stream: true,
+            ttl: true,
+        },
+        TableSpec {
+            name: &tables.conversations,
+            hash: (messages::keys::HEAD_HASH, S),
+            range: None,
+            gsi: None,
+            stream: false,
+            ttl: false,
+        },
+        TableSpec {
+            name: &tables.idempotency,
+            hash: (messages::keys::IDEMPOTENCY_HASH, S),
+            range: Some((messages::keys::IDEMPOTENCY_RANGE, S)),
+            gsi: None,
+            stream: false,
+            ttl: true,
+        },
+        TableSpec {
+            name: &tables.memberships,
+            hash: (memberships::HASH, S),
+            range: Some((memberships::RANGE, S)),
+            gsi: Some((
+                memberships::BY_USER,
+                (memberships::RANGE, S),
+                (memberships::HASH, S),
+            )),
+            stream: false,
+            ttl: false,
+        },
+        TableSpec {
+            name: &tables.users,
+            hash: (users::HASH, S),
+            range: None,
+            gsi: None,
+            stream: false,
+            ttl: false,
+        },
+    ]
+}
+
+fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, ChatError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(|e| ChatError::internal("key schema", e))
+}
+
+fn key_schema(hash: &KeyAttr, range: Option<&KeyAttr>) -> Result<Vec<KeySchemaElement>, ChatError> {
+    let mut schema = vec![key_element(hash.0, KeyType::Hash)?];
+    if let Some(range) = range {
+        schema.push(key_element(range.0, KeyType::Range)?);
+    }
+    Ok(schema)
+}
+
+/// Creates every table (on-demand billing), waits until each is active and switches TTL on
+/// where the data model uses it. Idempotent: an existing table is left as it is (only its TTL
+/// setting is checked), so this may run at every start of `chat-local`.
+pub async fn create_tables(client: &Client, tables: &Tables) -> Result<(), ChatError> {
+    for spec in specs(tables) {
+        create_table(client, &spec).await?;
+        client
+            .wait_until_table_exists()
+            .table_name(spec.name)
+            .wait(Duration::from_secs(300))
+            .await
+            .map_err(|e| ChatError::internal(format!("waiting for table {}", spec.name), e))?;
+        if spec.ttl {
+            enable_ttl(client, spec.name).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn create_table(client: &Client, spec: &TableSpec<'_>) -> Result<(), ChatError> {
+    let mut attributes = vec![spec.hash.clone()];
+    attributes.extend(spec.range.clone());
+    let mut request = client
+        .create_table()
+        .table_name(spec.name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(&spec.hash, spec.range.as_ref())?));
+    if let Some((index, hash, range)) = &spec.gsi {
+        for attr in [hash, range] {
+            if !attributes.iter().any(|(name, _)| name == &attr.0) {
+                attributes.push(attr.clone());
+            }
+        }
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(*index)
+            .set_key_schema(Some(key_schema(hash, Some(range))?))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| ChatError::internal("index definition", e))?;
+        request = request.global_secondary_indexes(gsi);
+    }
+    for (name, kind) in attributes {
+        let definition = AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(kind)
+            .build()
+            .map_err(|e| ChatError::internal("attribute definition", e))?;
+        request = request.attribute_definitions(definition);
+    }
+    if spec.stream {
+        let stream = StreamSpecification::builder()
+            .stream_enabled(true)
+            .stream_view_type(StreamViewType::NewImage)
+            .build()
+            .map_err(|e| ChatError::internal("stream specification", e))?;
+        request = request.stream_specification(stream);
+    }
+    match request.send().await {
+        Ok(_) => {
+            tracing::info!(table = spec.name, "created table");
+            Ok(())
+        }
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(ChatError::internal(
+            format!("create table {}: {}", spec.name, DisplayErrorContext(&err)),
+            err,
+        )),
+    }
+}
+
+async fn enable_ttl(client: &Client, table: &str) -> Result<(), ChatError> {
+    let current = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| {
+            ChatError::internal(
+                format!("describe TTL of {table}: {}", DisplayErrorContext(&e)),
+                e,
+            )
+        })?;
+    let status = current
+        .time_to_live_description()
+        .and_then(|d| d.time_to_live_status());
+    if matches!(
+        status,
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    ) {
+        return Ok(());
+    }
+    let spec = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(TTL_ATTRIBUTE)
+        .build()
+        .map_err(|e| ChatError::internal("TTL specification", e))?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(spec)
+        .send()
+        .await
+        .map_err(|e| {
+            ChatError::internal(
+                format!("enable TTL on {table}: {}", DisplayErrorContext(&e)),
+                e,
+            )
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_prefix() {
+        let t = Tables::from_prefix("chat");
+        assert_eq!(t.messages, "chat-messages");
+        assert_eq!(t.memberships, "chat-memberships");
+        assert_eq!(t.idempotency, "chat-idempotency");
+    }
+}

@@ -1,0 +1,290 @@
+//! What the DynamoDB store promises beyond the port contract: tables created idempotently with
+//! their TTL, stream and index; the TTL attribute on connections; appends racing from separate
+//! clients (separate Lambdas); retries of one send racing each other; history pages past
+//! DynamoDB's 1 MB response limit; heads in chunks of 100.
+
+mod support;
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType, TimeToLiveStatus};
+use chat_aws::dynamo::TTL_ATTRIBUTE;
+use chat_aws::{Backoff, DynamoStore, create_tables};
+use chat_domain::{
+    Body, ClientMsgId, ConnectionId, ConversationId, DeviceId, GroupId, MessageId, Millis,
+    NewMessage, UserId,
+};
+use chat_ports::{Appended, Connection, ConnectionStore, HistoryQuery, MessageStore};
+
+fn user(raw: &str) -> UserId {
+    UserId::parse(raw).expect("user id")
+}
+
+fn group(raw: &str) -> ConversationId {
+    ConversationId::group(GroupId::parse(raw).expect("group id"))
+}
+
+fn draft(
+    conversation: &ConversationId,
+    sender: &UserId,
+    client_msg_id: &str,
+    message_id: &str,
+    body: String,
+) -> NewMessage {
+    NewMessage {
+        conversation_id: conversation.clone(),
+        message_id: MessageId::parse(message_id).expect("message id"),
+        sender_id: sender.clone(),
+        sender_device: DeviceId::parse("phone").expect("device id"),
+        client_msg_id: ClientMsgId::parse(client_msg_id).expect("client_msg_id"),
+        body: Some(Body::parse(body).expect("body")),
+        media: None,
+        reply_to: None,
+        sent_at: Millis(1_000),
+    }
+}
+
+#[tokio::test]
+async fn create_tables_is_idempotent_and_sets_ttl_stream_and_index() {
+    let client = support::moto_client();
+    let tables = support::unique_tables();
+    create_tables(&client, &tables).await.expect("create");
+    create_tables(&client, &tables).await.expect("create again");
+
+    let messages = client
+        .describe_table()
+        .table_name(&tables.messages)
+        .send()
+        .await
+        .expect("describe messages");
+    let stream = messages
+        .table()
+        .and_then(|t| t.stream_specification())
+        .expect("a stream on messages");
+    assert!(stream.stream_enabled());
+    assert_eq!(stream.stream_view_type(), Some(&StreamViewType::NewImage));
+
+    let memberships = client
+        .describe_table()
+        .table_name(&tables.memberships)
+        .send()
+        .await
+        .expect("describe memberships");
+    let indexes: Vec<&str> = memberships
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    assert_eq!(indexes, vec!["by-user"]);
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&tables.connections)
+        .send()
+        .await
+        .expect("describe TTL");
+    let ttl = ttl.time_to_live_description().expect("a TTL description");
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    assert_eq!(ttl.attribute_name(), Some(TTL_ATTRIBUTE));
+}
+
+#[tokio::test]
+async fn connections_carry_their_ttl_in_epoch_seconds() {
+    let store = support::fresh_store().await;
+    let alice = user("ttl-alice");
+    let connection = Connection {
+        connection_id: ConnectionId::parse("ttl-A1=").expect("connection id"),
+        user_id: alice.clone(),
+        device_id: DeviceId::parse("phone").expect("device id"),
+        connected_at: Millis(1_700_000_000_000),
+        expires_at: Millis(1_700_007_200_001),
+    };
+    store.put_connection(&connection).await.expect("put");
+    let client = support::moto_client();
+    let item = client
+        .get_item()
+        .table_name(&store.tables().connections)
+        .key("user_id", AttributeValue::S("ttl-alice".into()))
+        .key("connection_id", AttributeValue::S("ttl-A1=".into()))
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("the item");
+    // Rounded up: DynamoDB must never reap a connection before it expires.
+    assert_eq!(
+        item.get(TTL_ATTRIBUTE),
+        Some(&AttributeValue::N("1700007201".into()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn appends_from_separate_processes_get_gap_free_seqs() {
+    let first = support::fresh_store().await;
+    // A store with a client of its own per task: separate Lambda instances, which share no
+    // in-process queue and really race through DynamoDB's conditions.
+    // Four writers appending back to back is a storm no conversation sees; this checks the
+    // seqs, not the retry budget, so the race gets a budget it cannot run out of.
+    let patient = Backoff::new(1_000, Duration::from_millis(10), Duration::from_millis(250));
+    let stores: Vec<DynamoStore> = (0..4)
+        .map(|_| {
+            DynamoStore::new(support::moto_client(), first.tables().clone())
+                .with_append_backoff(patient)
+        })
+        .collect();
+    let conversation = group("clients");
+    let mut tasks = Vec::new();
+    for (t, store) in stores.into_iter().enumerate() {
+        let conversation = conversation.clone();
+        tasks.push(tokio::spawn(async move {
+            let sender = user(&format!("clients-{t}"));
+            let mut mine = Vec::new();
+            for n in 0..10 {
+                let message = draft(
+                    &conversation,
+                    &sender,
+                    &format!("c{n}"),
+                    &format!("m-{t}-{n}"),
+                    "hi".into(),
+                );
+                let appended = store.append(message).await.expect("append");
+                assert!(appended.is_new());
+                mine.push(appended.message().seq.get());
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("task"));
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=40).collect::<Vec<u64>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_retries_of_one_send_store_it_once() {
+    let store = support::fresh_store().await;
+    let conversation = group("retryrace");
+    let alice = user("retryrace-alice");
+    let mut tasks = Vec::new();
+    for t in 0..6 {
+        // A store per retry (separate Lambda instances): no in-process queue between them.
+        let racer = DynamoStore::new(support::moto_client(), store.tables().clone());
+        let (conversation, alice) = (conversation.clone(), alice.clone());
+        tasks.push(tokio::spawn(async move {
+            // Every retry has a server-made message id of its own.
+            let message = draft(
+                &conversation,
+                &alice,
+                "same",
+                &format!("m-retry-{t}"),
+                "once".into(),
+            );
+            racer.append(message).await.expect("append")
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("task"));
+    }
+    let new: Vec<&Appended> = outcomes.iter().filter(|a| a.is_new()).collect();
+    assert_eq!(new.len(), 1, "{outcomes:?}");
+    for outcome in &outcomes {
+        assert_eq!(outcome.message(), new[0].message());
+    }
+    let page = store
+        .history(
+            &conversation,
+            HistoryQuery::After {
+                after: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("history");
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.messages[0].seq.get(), 1);
+}
+
+#[tokio::test]
+async fn history_pages_continue_past_the_1_mb_response_limit() {
+    let store = support::fresh_store().await;
+    let conversation = group("bigpages");
+    let alice = user("bigpages-alice");
+    // 4,096 four-byte characters: 16 KB a message, so 101 of them are about 1.6 MB.
+    let long = "😀".repeat(chat_domain::limits::MAX_BODY_CHARS);
+    for n in 0..101 {
+        let message = draft(
+            &conversation,
+            &alice,
+            &format!("c{n}"),
+            &format!("m-{n}"),
+            long.clone(),
+        );
+        assert!(store.append(message).await.expect("append").is_new());
+    }
+    let forward = store
+        .history(
+            &conversation,
+            HistoryQuery::After {
+                after: 0,
+                limit: 100,
+            },
+        )
+        .await
+        .expect("forward");
+    assert_eq!(forward.messages.len(), 100);
+    assert!(forward.has_more);
+    assert_eq!(forward.messages.last().map(|m| m.seq.get()), Some(100));
+    let backward = store
+        .history(
+            &conversation,
+            HistoryQuery::Before {
+                before: None,
+                limit: 100,
+            },
+        )
+        .await
+        .expect("backward");
+    assert_eq!(backward.messages.first().map(|m| m.seq.get()), Some(2));
+    assert_eq!(backward.messages.len(), 100);
+    assert!(backward.has_more);
+}
+
+#[tokio::test]
+async fn heads_are_read_in_chunks_of_100_and_in_the_order_asked() {
+    let store = support::fresh_store().await;
+    let alice = user("manyheads-alice");
+    let conversations: Vec<ConversationId> = (0..130)
+        .map(|n| group(&format!("manyheads-{n:03}")))
+        .collect();
+    // Every other conversation has a message; the rest have no head.
+    for (n, conversation) in conversations.iter().enumerate().filter(|(n, _)| n % 2 == 0) {
+        let message = draft(
+            conversation,
+            &alice,
+            &format!("c{n}"),
+            &format!("m-{n}"),
+            format!("hello {n}"),
+        );
+        store.append(message).await.expect("append");
+    }
+    let mut asked: Vec<ConversationId> = conversations.iter().rev().cloned().collect();
+    // Duplicates in the request (BatchGetItem refuses them) are answered once.
+    asked.extend(conversations[..10].iter().cloned());
+    let heads = store.heads(&asked).await.expect("heads");
+    // First appearances in the order asked: the even-numbered ones, from the last down.
+    let expected: Vec<&ConversationId> = conversations
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(n, _)| n % 2 == 0)
+        .map(|(_, c)| c)
+        .collect();
+    let got: Vec<&ConversationId> = heads.iter().map(|h| &h.conversation_id).collect();
+    assert_eq!(got, expected);
+    assert!(heads.iter().all(|h| h.last_seq.get() == 1));
+}
