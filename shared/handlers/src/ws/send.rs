@@ -1,0 +1,181 @@
+//! `send`: store a message at its conversation's next seq, answer `ack`, deliver `message` to
+//! every other online device of every member.
+//!
+//! Order of work, and why: the append is the commit point (durable before the `ack`); a retry
+//! with the same `client_msg_id` finds the original and gets the same `ack`. Delivery runs
+//! again on a retry too, because the first attempt may have died between append and fan-out:
+//! duplicates on the wire carry the same seq and message id, so clients drop them.
+
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use chat_domain::events::{MessageView, ServerEvent};
+use chat_domain::frames::{MarkKind, SendCommand, SendFrame, read_frame};
+use chat_domain::{ChatError, ConversationId, MessageId, NewMessage, Seq, StoredMessage, UserId};
+use chat_ports::{
+    Clock, ConnectionPusher, ConnectionStore, Membership, MembershipStore, MessageStore, Role,
+};
+use tracing::Instrument;
+
+use crate::fanout::push_to_users;
+use crate::ws::ensure_member;
+use crate::{Caller, reply};
+
+/// How many group members one fan-out page reads.
+const MEMBER_PAGE: u32 = 100;
+
+pub struct SendHandler {
+    pub messages: Arc<dyn MessageStore>,
+    pub memberships: Arc<dyn MembershipStore>,
+    pub connections: Arc<dyn ConnectionStore>,
+    pub pusher: Arc<dyn ConnectionPusher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl SendHandler {
+    pub async fn handle(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+        let caller = match Caller::from_event(&event) {
+            Ok(caller) => caller,
+            Err(err) => return reply::error(&err, Some("send"), None),
+        };
+        let span = tracing::info_span!("send", request_id = %caller.request_id,
+            connection_id = %caller.connection_id, user_id = %caller.user_id);
+        async move {
+            let frame: SendFrame = match read_frame(event.body.as_deref()) {
+                Ok(frame) => frame,
+                Err(err) => return reply::error(&err, Some("send"), None),
+            };
+            let client_msg_id = frame.client_msg_id().map(str::to_string);
+            match self.send(&caller, frame).await {
+                Ok(ack) => reply::event(&ack),
+                Err(err) => reply::error(&err, Some("send"), client_msg_id.as_deref()),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn send(&self, caller: &Caller, frame: SendFrame) -> Result<ServerEvent, ChatError> {
+        let command = frame.parse(&caller.user_id)?;
+        ensure_member(
+            &*self.memberships,
+            &command.conversation_id,
+            &caller.user_id,
+        )
+        .await?;
+        let appended = self.messages.append(self.draft(caller, command)?).await?;
+        let fresh = appended.is_new();
+        let message = appended.into_message();
+        tracing::info!(conversation = %message.conversation_id, seq = %message.seq, fresh, "stored");
+
+        if message.seq == Seq::FIRST {
+            self.open_direct_conversation(&message).await?;
+        }
+        if fresh {
+            // The sender has seen their own message: it never counts as unread for them.
+            self.memberships
+                .advance_mark(
+                    &message.conversation_id,
+                    &caller.user_id,
+                    MarkKind::Read,
+                    message.seq,
+                )
+                .await?;
+        }
+        self.deliver(caller, &message).await?;
+
+        Ok(ServerEvent::Ack {
+            client_msg_id: message.client_msg_id,
+            conversation_id: message.conversation_id,
+            seq: message.seq,
+            message_id: message.message_id,
+            sent_at: message.sent_at,
+        })
+    }
+
+    fn draft(&self, caller: &Caller, command: SendCommand) -> Result<NewMessage, ChatError> {
+        if command.media_id.is_some() {
+            return Err(ChatError::bad_request(
+                "media messages are not enabled on this server yet; send a `body`",
+            ));
+        }
+        let now = self.clock.now();
+        Ok(NewMessage {
+            conversation_id: command.conversation_id,
+            message_id: MessageId::generate(now),
+            sender_id: caller.user_id.clone(),
+            sender_device: caller.device_id.clone(),
+            client_msg_id: command.client_msg_id,
+            body: command.body,
+            media: None,
+            reply_to: command.reply_to,
+            sent_at: now,
+        })
+    }
+
+    /// A direct conversation exists implicitly; its first message lists it for both users.
+    /// Idempotent, and re-run by a retried first message, so a crash in between heals.
+    async fn open_direct_conversation(&self, message: &StoredMessage) -> Result<(), ChatError> {
+        let Some(pair) = message.conversation_id.direct_members() else {
+            return Ok(());
+        };
+        let members: Vec<Membership> = pair
+            .iter()
+            .map(|user| {
+                Membership::new(
+                    message.conversation_id.clone(),
+                    (*user).clone(),
+                    Role::Member,
+                    message.sent_at,
+                )
+            })
+            .collect();
+        self.memberships.add_members(&members).await
+    }
+
+    /// `message` to every member's online devices but the caller's own connection.
+    async fn deliver(&self, caller: &Caller, message: &StoredMessage) -> Result<(), ChatError> {
+        let payload = ServerEvent::Message(MessageView::from(message.clone())).to_json();
+        let now = self.clock.now();
+        let mut delivered = 0;
+        let mut after: Option<UserId> = None;
+        loop {
+            let (users, more) = self
+                .recipients(&message.conversation_id, after.as_ref())
+                .await?;
+            let refs: Vec<&UserId> = users.iter().collect();
+            delivered += push_to_users(
+                &*self.connections,
+                &*self.pusher,
+                &refs,
+                payload.as_bytes(),
+                Some(&caller.connection_id),
+                now,
+            )
+            .await;
+            if !more {
+                break;
+            }
+            after = users.last().cloned();
+        }
+        tracing::debug!(delivered, "fanned out");
+        Ok(())
+    }
+
+    /// One page of recipients, and whether more follow.
+    async fn recipients(
+        &self,
+        conversation: &ConversationId,
+        after: Option<&UserId>,
+    ) -> Result<(Vec<UserId>, bool), ChatError> {
+        if let Some(pair) = conversation.direct_members() {
+            return Ok((pair.iter().map(|u| (*u).clone()).collect(), false));
+        }
+        let page = self
+            .memberships
+            .members(conversation, after, MEMBER_PAGE)
+            .await?;
+        let more = page.len() == MEMBER_PAGE as usize;
+        Ok((page.into_iter().map(|m| m.user_id).collect(), more))
+    }
+}

@@ -1,0 +1,327 @@
+//! The handlers fed the JSON fixtures `aws_lambda_events` ships for API Gateway WebSocket events
+//! (copied unchanged into `tests/fixtures/` from aws_lambda_events 1.2.1, `src/fixtures/`), and
+//! `MESSAGE` events derived from them: what a Lambda receives on AWS, deserialized the way the
+//! runtime deserializes it.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayWebsocketProxyRequest,
+};
+use chat_auth::{Secret, TokenIssuer, TokenVerifier};
+use chat_domain::{ConnectionId, ConversationId, DeviceId, Millis, UserId};
+use chat_handlers::{AuthorizerHandler, ConnectHandler, DisconnectHandler, SendHandler};
+use chat_ports::{
+    Clock, Connection, ConnectionPusher, ConnectionStore, HistoryQuery, MessageStore, PortResult,
+    PostOutcome,
+};
+use chat_store_sqlite::SqliteStore;
+use serde_json::Value;
+
+const SECRET: &str = "fixture-secret-fixture-secret-fixture-secret";
+const NOW: Millis = Millis(1_700_000_000_000);
+
+struct FixedClock;
+
+impl Clock for FixedClock {
+    fn now(&self) -> Millis {
+        NOW
+    }
+}
+
+/// Records every post; every connection is live but those listed in `gone` (410).
+#[derive(Default)]
+struct RecordingPusher {
+    posts: Mutex<Vec<(String, Value)>>,
+    gone: Vec<String>,
+}
+
+#[async_trait]
+impl ConnectionPusher for RecordingPusher {
+    async fn post(&self, connection: &ConnectionId, payload: &[u8]) -> PortResult<PostOutcome> {
+        if self.gone.contains(&connection.to_string()) {
+            return Ok(PostOutcome::Gone);
+        }
+        let event: Value = serde_json::from_slice(payload).expect("pushed JSON");
+        let mut posts = self.posts.lock().expect("lock");
+        posts.push((connection.to_string(), event));
+        Ok(PostOutcome::Delivered)
+    }
+
+    async fn disconnect(&self, _connection: &ConnectionId) -> PortResult<PostOutcome> {
+        Ok(PostOutcome::Delivered)
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("fixture file");
+    serde_json::from_str(&text).expect("fixture JSON")
+}
+
+fn websocket_event(value: Value) -> ApiGatewayWebsocketProxyRequest {
+    serde_json::from_value(value).expect("a WebSocket event")
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
+    pusher: Arc<RecordingPusher>,
+}
+
+impl World {
+    fn new() -> World {
+        World::with_gone(&[])
+    }
+
+    /// A world whose gateway reports these connection ids gone.
+    fn with_gone(gone: &[&str]) -> World {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
+        let pusher = RecordingPusher {
+            posts: Mutex::default(),
+            gone: gone.iter().map(|id| id.to_string()).collect(),
+        };
+        World {
+            _dir: dir,
+            store,
+            pusher: Arc::new(pusher),
+        }
+    }
+
+    async fn put_connection(&self, user: &str, id: &str) {
+        self.store
+            .put_connection(&Connection {
+                connection_id: ConnectionId::parse(id).expect("id"),
+                user_id: UserId::parse(user).expect("user"),
+                device_id: DeviceId::parse(&format!("dev-{}", id.trim_end_matches('=')))
+                    .expect("device"),
+                connected_at: NOW,
+                expires_at: NOW.plus_ms(60_000),
+            })
+            .await
+            .expect("put");
+    }
+
+    fn connect(&self) -> ConnectHandler {
+        ConnectHandler {
+            connections: self.store.clone(),
+            users: self.store.clone(),
+            clock: Arc::new(FixedClock),
+        }
+    }
+
+    fn disconnect(&self) -> DisconnectHandler {
+        DisconnectHandler {
+            connections: self.store.clone(),
+            users: self.store.clone(),
+            clock: Arc::new(FixedClock),
+        }
+    }
+
+    fn send(&self) -> SendHandler {
+        SendHandler {
+            messages: self.store.clone(),
+            memberships: self.store.clone(),
+            connections: self.store.clone(),
+            pusher: self.pusher.clone(),
+            clock: Arc::new(FixedClock),
+        }
+    }
+
+    async fn connection_ids_of(&self, user: &str) -> Vec<String> {
+        let user = UserId::parse(user).expect("user");
+        let connections = self.store.connections_of(&user, NOW).await.expect("list");
+        connections
+            .iter()
+            .map(|c| c.connection_id.to_string())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn connect_fixture_registers_the_connection_of_the_authorized_principal() {
+    let world = World::new();
+    let mut event = fixture("example-apigw-websocket-request.json");
+    let recorded_at = event["requestContext"]["connectedAt"]
+        .as_i64()
+        .expect("connectedAt");
+    let response = world.connect().handle(websocket_event(event.clone())).await;
+    assert_eq!(response.status_code, 200);
+    // The fixture was recorded years ago: its connection is past API Gateway's 2-hour maximum
+    // age, so it is stored already expired and nobody pushes to it.
+    assert!(recorded_at < NOW.plus_ms(-chat_handlers::MAX_CONNECTION_AGE_MS).as_i64());
+    assert!(world.connection_ids_of("admin").await.is_empty());
+
+    // The same event connected now is live.
+    event["requestContext"]["connectedAt"] = NOW.as_i64().into();
+    let response = world.connect().handle(websocket_event(event)).await;
+    assert_eq!(response.status_code, 200);
+    assert_eq!(
+        world.connection_ids_of("admin").await,
+        vec!["TWegAcC4EowCHnA="]
+    );
+}
+
+#[tokio::test]
+async fn connect_without_an_authorizer_context_is_refused_and_stores_nothing() {
+    let world = World::new();
+    let event = websocket_event(fixture(
+        "example-apigw-websocket-request-without-method.json",
+    ));
+    let response = world.connect().handle(event).await;
+    assert!(
+        response.status_code >= 400,
+        "status {}",
+        response.status_code
+    );
+    assert!(world.connection_ids_of("admin").await.is_empty());
+}
+
+#[tokio::test]
+async fn disconnect_fixture_is_answered_even_without_an_identity() {
+    let world = World::new();
+    let event = websocket_event(fixture(
+        "example-apigw-websocket-request-disconnect-route.json",
+    ));
+    let response = world.disconnect().handle(event).await;
+    assert_eq!(response.status_code, 200);
+}
+
+#[tokio::test]
+async fn disconnect_of_a_connected_fixture_forgets_it() {
+    let world = World::new();
+    let mut connect = fixture("example-apigw-websocket-request.json");
+    connect["requestContext"]["connectedAt"] = NOW.as_i64().into();
+    world
+        .connect()
+        .handle(websocket_event(connect.clone()))
+        .await;
+    assert_eq!(world.connection_ids_of("admin").await.len(), 1);
+    let mut disconnect = connect;
+    disconnect["requestContext"]["routeKey"] = "$disconnect".into();
+    disconnect["requestContext"]["eventType"] = "DISCONNECT".into();
+    disconnect["requestContext"]["disconnectStatusCode"] = 1001.into();
+    let response = world.disconnect().handle(websocket_event(disconnect)).await;
+    assert_eq!(response.status_code, 200);
+    assert!(world.connection_ids_of("admin").await.is_empty());
+}
+
+#[tokio::test]
+async fn send_on_a_fixture_shaped_message_event_acks_stores_and_pushes() {
+    let world = World::new();
+    let bob_connection = "Qm9iQ29ubg=";
+    world.put_connection("bob", bob_connection).await;
+
+    let mut event = fixture("example-apigw-websocket-request.json");
+    event["requestContext"]["routeKey"] = "send".into();
+    event["requestContext"]["eventType"] = "MESSAGE".into();
+    event["body"] = r#"{"action":"send","to":"bob","client_msg_id":"c-1","body":"hello"}"#.into();
+    let response = world.send().handle(websocket_event(event)).await;
+
+    assert_eq!(response.status_code, 200);
+    let body = response.body.as_ref().expect("a route response");
+    let ack: Value = serde_json::from_slice(body.as_ref()).expect("ack JSON");
+    assert_eq!(ack["type"], "ack");
+    assert_eq!(ack["seq"], 1);
+    assert_eq!(ack["conversation_id"], "dm:admin:bob");
+    assert_eq!(ack["client_msg_id"], "c-1");
+
+    let conversation = ConversationId::parse("dm:admin:bob").expect("conversation");
+    let page = world
+        .store
+        .history(
+            &conversation,
+            HistoryQuery::After {
+                after: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("history");
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(
+        page.messages[0].body.as_ref().map(|b| b.as_str()),
+        Some("hello")
+    );
+
+    let posts = world.pusher.posts.lock().expect("lock").clone();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].0, bob_connection);
+    assert_eq!(posts[0].1["type"], "message");
+    assert_eq!(posts[0].1["sender_id"], "admin");
+    assert_eq!(posts[0].1["seq"], 1);
+}
+
+fn authorizer_event(query: &[(&str, &str)]) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
+    let mut value = fixture("example-apigw-v2-custom-authorizer-websocket-request.json");
+    let params: serde_json::Map<String, Value> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    value["queryStringParameters"] = Value::Object(params);
+    serde_json::from_value(value).expect("an authorizer event")
+}
+
+fn authorizer() -> (AuthorizerHandler, TokenIssuer) {
+    let secret = Secret::parse(SECRET).expect("secret");
+    (
+        AuthorizerHandler::new(TokenVerifier::hs256(&secret, None)),
+        TokenIssuer::hs256(&secret, None),
+    )
+}
+
+#[tokio::test]
+async fn authorizer_fixture_without_a_token_is_unauthorized() {
+    let (handler, _) = authorizer();
+    let value = fixture("example-apigw-v2-custom-authorizer-websocket-request.json");
+    let event: ApiGatewayCustomAuthorizerRequestTypeRequest =
+        serde_json::from_value(value).expect("an authorizer event");
+    let err = handler.handle(&event).expect_err("no token");
+    assert_eq!(err.code().as_str(), "unauthorized");
+
+    let forged = authorizer_event(&[("token", "e30.e30.c2ln")]);
+    assert!(handler.handle(&forged).is_err());
+}
+
+#[tokio::test]
+async fn authorizer_fixture_with_a_token_allows_the_connect_route_with_the_caller_context() {
+    let (handler, issuer) = authorizer();
+    let alice = UserId::parse("alice").expect("user");
+    let token = issuer
+        .issue(&alice, chat_ports::SystemClock.now(), 600)
+        .expect("token");
+    let event = authorizer_event(&[("token", &token), ("device", "laptop")]);
+    let response = handler.handle(&event).expect("allowed");
+    assert_eq!(response.principal_id.as_deref(), Some("alice"));
+    let policy = serde_json::to_value(&response.policy_document).expect("policy JSON");
+    assert_eq!(policy["Statement"][0]["Effect"], "Allow");
+    assert_eq!(
+        policy["Statement"][0]["Resource"][0],
+        "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/test/$connect"
+    );
+    assert_eq!(response.context["user_id"], "alice");
+    assert_eq!(response.context["device_id"], "laptop");
+}
+
+#[tokio::test]
+async fn a_connection_the_gateway_reports_gone_is_pruned_on_the_next_push() {
+    let world = World::with_gone(&["U3RhbGU="]);
+    world.put_connection("bob", "U3RhbGU=").await;
+    world.put_connection("bob", "TGl2ZQ==").await;
+    let mut event = fixture("example-apigw-websocket-request.json");
+    event["requestContext"]["routeKey"] = "send".into();
+    event["requestContext"]["eventType"] = "MESSAGE".into();
+    event["body"] = r#"{"action":"send","to":"bob","client_msg_id":"p-1","body":"hi"}"#.into();
+    let response = world.send().handle(websocket_event(event)).await;
+    assert_eq!(response.status_code, 200);
+
+    assert_eq!(world.connection_ids_of("bob").await, vec!["TGl2ZQ=="]);
+    let posts = world.pusher.posts.lock().expect("lock").clone();
+    let targets: Vec<&str> = posts.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(targets, vec!["TGl2ZQ=="]);
+}
