@@ -1,0 +1,78 @@
+//! `chat-local`: an API Gateway stand-in on a laptop. It runs the very handlers the Lambdas run,
+//! fed the very event shapes API Gateway sends, so what works here works on AWS.
+//!
+//! - `gateway/`: the WebSocket API (authorizer on `$connect`, route selection on `action`,
+//!   `$default`, `$disconnect`, frame limits, idle timeout and maximum age) and the
+//!   `@connections` management API the real AWS SDK can call.
+//! - `http_api.rs`: the HTTP API, through the same `lambda_http` handler as the `http-api` Lambda.
+//! - `wiring.rs`: which adapters feed which handlers (the host's only decision).
+//!
+//! This crate holds no business rule: every decision about chat lives in `chat-handlers`.
+
+mod config;
+mod gateway;
+mod http_api;
+mod router;
+mod wiring;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use config::{Config, DEV_JWT_SECRET};
+
+/// A running `chat-local`.
+pub struct LocalServer {
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl LocalServer {
+    /// Opens the store, binds the address and starts serving in the background.
+    pub async fn start(config: Config) -> anyhow::Result<LocalServer> {
+        let app = Arc::new(wiring::App::build(&config).await?);
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let router = router::router(app, addr);
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
+        tracing::info!(%addr, "chat-local listening");
+        Ok(LocalServer {
+            addr,
+            data_dir: config.data_dir,
+            task,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Runs until the server fails.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.task).await??;
+        Ok(())
+    }
+
+    /// Stops serving (open sockets are dropped, as when the process exits).
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
