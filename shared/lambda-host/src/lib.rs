@@ -1,0 +1,78 @@
+//! The Lambda host's half of the wiring, shared by every `functions/*` main so that each main
+//! stays a few lines: read the environment once, build the SDK clients and adapters once per
+//! container (outside the handler, so warm invocations reuse connections), and log the way
+//! Lambda's advanced logging controls ask (`AWS_LAMBDA_LOG_FORMAT=JSON` gives JSON lines, one
+//! span per invocation carrying the request id, both from `lambda_runtime`).
+//!
+//! Environment (set by `template.yaml`):
+//! - `TABLE_PREFIX`: the DynamoDB tables are `{prefix}-connections`, `{prefix}-messages`, ….
+//! - `WEBSOCKET_MANAGEMENT_ENDPOINT`: `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
+//! - `JWT_SECRET` (≥ 32 bytes) and optional `JWT_ISSUER`: how tokens are checked.
+//! - `AWS_ENDPOINT_URL` and friends are honoured by the SDK itself (LocalStack, moto).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use chat_auth::{Secret, TokenVerifier};
+use chat_aws::{ApiGatewayPusher, DynamoStore, Tables, management_client};
+use chat_handlers::Route;
+use chat_ports::{Clock, SystemClock};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+/// Starts logging as Lambda's logging controls configure it.
+pub fn init_logging() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+fn required(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| format!("environment variable {name} is not set"))
+}
+
+/// The AWS side of the ports, built once per container.
+pub struct Adapters {
+    /// Every storage port (connections, messages, memberships, users).
+    pub store: Arc<DynamoStore>,
+    pub clock: Arc<dyn Clock>,
+    sdk_config: aws_config::SdkConfig,
+}
+
+impl Adapters {
+    /// Loads the SDK configuration (region, credentials) and builds the DynamoDB store.
+    pub async fn from_env() -> anyhow::Result<Adapters> {
+        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let tables = Tables::from_prefix(&required("TABLE_PREFIX")?);
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config), tables);
+        Ok(Adapters {
+            store: Arc::new(store),
+            clock: Arc::new(SystemClock),
+            sdk_config,
+        })
+    }
+
+    /// The pusher to the WebSocket API's `@connections` endpoint.
+    pub fn pusher(&self) -> anyhow::Result<Arc<ApiGatewayPusher>> {
+        let endpoint = required("WEBSOCKET_MANAGEMENT_ENDPOINT")?;
+        let client = management_client(&self.sdk_config, &endpoint);
+        Ok(Arc::new(ApiGatewayPusher::new(client)))
+    }
+}
+
+/// The token verifier from `JWT_SECRET` and `JWT_ISSUER`.
+pub fn verifier_from_env() -> anyhow::Result<TokenVerifier> {
+    let secret = Secret::parse(&required("JWT_SECRET")?)?;
+    let issuer = std::env::var("JWT_ISSUER").ok().filter(|s| !s.is_empty());
+    Ok(TokenVerifier::hs256(&secret, issuer.as_deref()))
+}
+
+/// Runs a WebSocket route handler for every invocation of this container.
+pub async fn run_route<R: Route + 'static>(route: R) -> Result<(), lambda_runtime::Error> {
+    let route = Arc::new(route);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
+            let route = route.clone();
+            async move { Ok::<_, lambda_runtime::Error>(route.handle(event.payload).await) }
+        },
+    ))
+    .await
+}
