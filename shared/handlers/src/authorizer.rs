@@ -70,7 +70,20 @@ impl AuthorizerHandler {
         request: &ApiGatewayCustomAuthorizerRequestTypeRequest,
     ) -> Result<ApiGatewayCustomAuthorizerResponse, ChatError> {
         let query = &request.query_string_parameters;
-        let principal = self.principal(query.first("token"), query.first("device"))?;
+        // Browsers cannot set headers on a WebSocket, hence `?token=`; HTTP clients (this
+        // authorizer also guards the HTTP API when no OIDC issuer is configured) send
+        // `Authorization: Bearer`.
+        let bearer = request
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            });
+        let token = query.first("token").or(bearer);
+        let principal = self.principal(token, query.first("device"))?;
         tracing::info!(user = %principal.user_id, device = %principal.device_id, "authorized");
 
         let mut statement = IamPolicyStatement::default();

@@ -3,18 +3,83 @@
 //! `sync` on reconnect; it never fails the request that caused it, because the message itself
 //! is already durably stored.
 
-use chat_domain::{ConnectionId, Millis, UserId};
-use chat_ports::{ConnectionPusher, ConnectionStore, PostOutcome};
+use chat_domain::events::{MessageView, ServerEvent};
+use chat_domain::{ChatError, ConnectionId, DeviceId, Millis, StoredMessage, UserId};
+use chat_ports::{Connection, ConnectionPusher, ConnectionStore, MembershipStore, PostOutcome};
 use futures_util::future::join_all;
 
-/// Sends `payload` to every connection of `users` except `skip` (the caller's own connection,
-/// which gets its answer as the route response). Answers how many posts were delivered.
+/// How many group members one fan-out page reads.
+const MEMBER_PAGE: u32 = 100;
+
+/// Who fans a group message out: `send` itself (one process holds every socket, as in
+/// `chat-local` on the embedded store), or the consumer of the messages table's stream (on AWS,
+/// so that a 10,000-member group never holds up the sender's `ack`). Direct messages are always
+/// pushed inline: two users, and the lowest latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupFanout {
+    Inline,
+    Stream,
+}
+
+/// Whose connections a fan-out leaves out: the device that caused it already has its answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Skip<'a> {
+    /// The caller's connection (it gets the route response).
+    Connection(&'a ConnectionId),
+    /// Every connection of the sending device (the stream consumer knows no connection).
+    Device(&'a UserId, &'a DeviceId),
+}
+
+impl Skip<'_> {
+    fn skips(&self, connection: &Connection) -> bool {
+        match self {
+            Skip::Connection(id) => connection.connection_id == **id,
+            Skip::Device(user, device) => {
+                connection.user_id == **user && connection.device_id == **device
+            }
+        }
+    }
+}
+
+/// Pushes `message` to every online device of every member of its conversation except `skip`,
+/// reading group members a page at a time. Answers how many posts were delivered.
+pub(crate) async fn push_message(
+    connections: &dyn ConnectionStore,
+    memberships: &dyn MembershipStore,
+    pusher: &dyn ConnectionPusher,
+    message: &StoredMessage,
+    skip: Skip<'_>,
+    now: Millis,
+) -> Result<usize, ChatError> {
+    let payload = ServerEvent::Message(MessageView::from(message.clone())).to_json();
+    if let Some(pair) = message.conversation_id.direct_members() {
+        let users: Vec<&UserId> = pair.to_vec();
+        return Ok(push_to_users(connections, pusher, &users, payload.as_bytes(), skip, now).await);
+    }
+    let mut delivered = 0;
+    let mut after: Option<UserId> = None;
+    loop {
+        let page = memberships
+            .members(&message.conversation_id, after.as_ref(), MEMBER_PAGE)
+            .await?;
+        let users: Vec<&UserId> = page.iter().map(|m| &m.user_id).collect();
+        delivered +=
+            push_to_users(connections, pusher, &users, payload.as_bytes(), skip, now).await;
+        if page.len() < MEMBER_PAGE as usize {
+            return Ok(delivered);
+        }
+        after = page.last().map(|m| m.user_id.clone());
+    }
+}
+
+/// Sends `payload` to every connection of `users` except `skip`. Answers how many posts were
+/// delivered.
 pub(crate) async fn push_to_users(
     connections: &dyn ConnectionStore,
     pusher: &dyn ConnectionPusher,
     users: &[&UserId],
     payload: &[u8],
-    skip: Option<&ConnectionId>,
+    skip: Skip<'_>,
     now: Millis,
 ) -> usize {
     let per_user = users.iter().map(|user| async move {
@@ -30,7 +95,7 @@ pub(crate) async fn push_to_users(
         .await
         .into_iter()
         .flatten()
-        .filter(|c| Some(&c.connection_id) != skip)
+        .filter(|c| !skip.skips(c))
         .collect();
 
     let posts = targets.iter().map(|target| async move {

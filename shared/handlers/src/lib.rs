@@ -11,12 +11,15 @@ mod caller;
 mod fanout;
 pub mod http;
 mod reply;
+pub mod stream;
 mod summaries;
 pub mod ws;
 
 pub use authorizer::{AuthorizerHandler, Principal};
 pub use caller::Caller;
+pub use fanout::GroupFanout;
 pub use http::HttpApiHandler;
+pub use stream::StreamHandler;
 pub use ws::{
     ConnectHandler, DefaultHandler, DisconnectHandler, ReceiptHandler, Route, SendHandler,
     SyncHandler,

@@ -3,66 +3,24 @@
 //! `MESSAGE` events derived from them: what a Lambda receives on AWS, deserialized the way the
 //! runtime deserializes it.
 
-use std::path::Path;
+mod support;
+
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayWebsocketProxyRequest,
 };
 use chat_auth::{Secret, TokenIssuer, TokenVerifier};
-use chat_domain::{ConnectionId, ConversationId, DeviceId, Millis, UserId};
-use chat_handlers::{AuthorizerHandler, ConnectHandler, DisconnectHandler, SendHandler};
-use chat_ports::{
-    Clock, Connection, ConnectionPusher, ConnectionStore, HistoryQuery, MessageStore, PortResult,
-    PostOutcome,
+use chat_domain::{ConnectionId, ConversationId, DeviceId, UserId};
+use chat_handlers::{
+    AuthorizerHandler, ConnectHandler, DisconnectHandler, GroupFanout, SendHandler,
 };
+use chat_ports::{Clock, Connection, ConnectionStore, HistoryQuery, MessageStore};
 use chat_store_sqlite::SqliteStore;
 use serde_json::Value;
+use support::{FixedClock, NOW, RecordingPusher, fixture};
 
 const SECRET: &str = "fixture-secret-fixture-secret-fixture-secret";
-const NOW: Millis = Millis(1_700_000_000_000);
-
-struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now(&self) -> Millis {
-        NOW
-    }
-}
-
-/// Records every post; every connection is live but those listed in `gone` (410).
-#[derive(Default)]
-struct RecordingPusher {
-    posts: Mutex<Vec<(String, Value)>>,
-    gone: Vec<String>,
-}
-
-#[async_trait]
-impl ConnectionPusher for RecordingPusher {
-    async fn post(&self, connection: &ConnectionId, payload: &[u8]) -> PortResult<PostOutcome> {
-        if self.gone.contains(&connection.to_string()) {
-            return Ok(PostOutcome::Gone);
-        }
-        let event: Value = serde_json::from_slice(payload).expect("pushed JSON");
-        let mut posts = self.posts.lock().expect("lock");
-        posts.push((connection.to_string(), event));
-        Ok(PostOutcome::Delivered)
-    }
-
-    async fn disconnect(&self, _connection: &ConnectionId) -> PortResult<PostOutcome> {
-        Ok(PostOutcome::Delivered)
-    }
-}
-
-fn fixture(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    let text = std::fs::read_to_string(&path).expect("fixture file");
-    serde_json::from_str(&text).expect("fixture JSON")
-}
-
 fn websocket_event(value: Value) -> ApiGatewayWebsocketProxyRequest {
     serde_json::from_value(value).expect("a WebSocket event")
 }
@@ -130,6 +88,7 @@ impl World {
             connections: self.store.clone(),
             pusher: self.pusher.clone(),
             clock: Arc::new(FixedClock),
+            group_fanout: GroupFanout::Inline,
         }
     }
 

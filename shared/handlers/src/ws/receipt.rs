@@ -11,7 +11,7 @@ use chat_domain::{ChatError, Seq, UserId};
 use chat_ports::{Clock, ConnectionPusher, ConnectionStore, MembershipStore, MessageStore};
 use tracing::Instrument;
 
-use crate::fanout::push_to_users;
+use crate::fanout::{Skip, push_to_users};
 use crate::ws::ensure_member;
 use crate::{Caller, reply};
 
@@ -98,7 +98,7 @@ impl ReceiptHandler {
             &*self.pusher,
             &audience,
             event.to_json().as_bytes(),
-            Some(&caller.connection_id),
+            Skip::Connection(&caller.connection_id),
             self.clock.now(),
         )
         .await;

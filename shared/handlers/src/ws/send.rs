@@ -9,20 +9,17 @@
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use chat_domain::events::{MessageView, ServerEvent};
+use chat_domain::events::ServerEvent;
 use chat_domain::frames::{MarkKind, SendCommand, SendFrame, read_frame};
-use chat_domain::{ChatError, ConversationId, MessageId, NewMessage, Seq, StoredMessage, UserId};
+use chat_domain::{ChatError, MessageId, NewMessage, Seq, StoredMessage};
 use chat_ports::{
     Clock, ConnectionPusher, ConnectionStore, Membership, MembershipStore, MessageStore, Role,
 };
 use tracing::Instrument;
 
-use crate::fanout::push_to_users;
+use crate::fanout::{GroupFanout, Skip, push_message};
 use crate::ws::ensure_member;
 use crate::{Caller, reply};
-
-/// How many group members one fan-out page reads.
-const MEMBER_PAGE: u32 = 100;
 
 pub struct SendHandler {
     pub messages: Arc<dyn MessageStore>,
@@ -30,6 +27,8 @@ pub struct SendHandler {
     pub connections: Arc<dyn ConnectionStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     pub clock: Arc<dyn Clock>,
+    /// Whether group messages are pushed here or by the stream consumer.
+    pub group_fanout: GroupFanout,
 }
 
 impl SendHandler {
@@ -135,47 +134,21 @@ impl SendHandler {
 
     /// `message` to every member's online devices but the caller's own connection.
     async fn deliver(&self, caller: &Caller, message: &StoredMessage) -> Result<(), ChatError> {
-        let payload = ServerEvent::Message(MessageView::from(message.clone())).to_json();
-        let now = self.clock.now();
-        let mut delivered = 0;
-        let mut after: Option<UserId> = None;
-        loop {
-            let (users, more) = self
-                .recipients(&message.conversation_id, after.as_ref())
-                .await?;
-            let refs: Vec<&UserId> = users.iter().collect();
-            delivered += push_to_users(
-                &*self.connections,
-                &*self.pusher,
-                &refs,
-                payload.as_bytes(),
-                Some(&caller.connection_id),
-                now,
-            )
-            .await;
-            if !more {
-                break;
-            }
-            after = users.last().cloned();
+        if self.group_fanout == GroupFanout::Stream
+            && message.conversation_id.direct_members().is_none()
+        {
+            return Ok(()); // The stream consumer fans it out.
         }
+        let delivered = push_message(
+            &*self.connections,
+            &*self.memberships,
+            &*self.pusher,
+            message,
+            Skip::Connection(&caller.connection_id),
+            self.clock.now(),
+        )
+        .await?;
         tracing::debug!(delivered, "fanned out");
         Ok(())
-    }
-
-    /// One page of recipients, and whether more follow.
-    async fn recipients(
-        &self,
-        conversation: &ConversationId,
-        after: Option<&UserId>,
-    ) -> Result<(Vec<UserId>, bool), ChatError> {
-        if let Some(pair) = conversation.direct_members() {
-            return Ok((pair.iter().map(|u| (*u).clone()).collect(), false));
-        }
-        let page = self
-            .memberships
-            .members(conversation, after, MEMBER_PAGE)
-            .await?;
-        let more = page.len() == MEMBER_PAGE as usize;
-        Ok((page.into_iter().map(|m| m.user_id).collect(), more))
     }
 }
