@@ -1,5 +1,6 @@
 //! AWS adapters behind the ports: the DynamoDB stores (connections, messages, memberships,
-//! users) and the API Gateway management API pusher. S3 and SNS come next.
+//! users), the API Gateway management API pusher, the S3 blob store (presigned media URLs) and
+//! the SNS push notifier (mobile platform endpoints).
 //!
 //! This crate is an adapter layer: it knows the ports and the domain, never the handlers. Hosts
 //! (the Lambda `main`s, `chat-local --backend aws`) build the SDK clients once and hand them to
@@ -8,8 +9,13 @@
 
 mod backoff;
 pub mod dynamo;
+mod errors;
 mod pusher;
+mod s3;
+mod sns;
 
 pub use backoff::Backoff;
 pub use dynamo::{DynamoStore, Tables, create_tables};
 pub use pusher::{ApiGatewayPusher, management_client, management_endpoint};
+pub use s3::{MAX_PRESIGN_EXPIRY, S3BlobStore, s3_client};
+pub use sns::{PlatformApps, SnsPushNotifier};

@@ -8,6 +8,7 @@
 //! - `TABLE_PREFIX`: the DynamoDB tables are `{prefix}-connections`, `{prefix}-messages`, ….
 //! - `WEBSOCKET_MANAGEMENT_ENDPOINT`: `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
 //! - `JWT_SECRET` (≥ 32 bytes) and optional `JWT_ISSUER`: how tokens are checked.
+//! - `MESSAGE_RETENTION_DAYS` (optional, 0 = forever): messages expire through DynamoDB TTL.
 //! - `AWS_ENDPOINT_URL` and friends are honoured by the SDK itself (LocalStack, moto).
 
 use std::sync::Arc;
@@ -42,7 +43,8 @@ impl Adapters {
     pub async fn from_env() -> anyhow::Result<Adapters> {
         let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let tables = Tables::from_prefix(&required("TABLE_PREFIX")?);
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config), tables);
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config), tables)
+            .with_message_retention(retention_days()?);
         Ok(Adapters {
             store: Arc::new(store),
             clock: Arc::new(SystemClock),
@@ -55,6 +57,20 @@ impl Adapters {
         let endpoint = required("WEBSOCKET_MANAGEMENT_ENDPOINT")?;
         let client = management_client(&self.sdk_config, &endpoint);
         Ok(Arc::new(ApiGatewayPusher::new(client)))
+    }
+}
+
+/// `MESSAGE_RETENTION_DAYS`: unset, empty or 0 keeps messages forever.
+fn retention_days() -> anyhow::Result<Option<u32>> {
+    match std::env::var("MESSAGE_RETENTION_DAYS") {
+        Err(_) => Ok(None),
+        Ok(raw) if raw.trim().is_empty() => Ok(None),
+        Ok(raw) => {
+            let days: u32 = raw.trim().parse().with_context(|| {
+                format!("MESSAGE_RETENTION_DAYS={raw:?} is not a number of days")
+            })?;
+            Ok((days > 0).then_some(days))
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
 use super::codec::{Item, from_items, n, s, sdk_error, to_item};
+use super::tables::ttl_seconds;
 
 /// Partition key: the user.
 pub(crate) const HASH: &str = "user_id";
@@ -54,11 +55,6 @@ impl From<ConnectionItem> for Connection {
             expires_at: item.expires_at,
         }
     }
-}
-
-/// Epoch seconds at or after `at` (DynamoDB's TTL attribute is in seconds).
-fn ttl_seconds(at: Millis) -> i64 {
-    at.as_i64().div_euclid(1_000) + i64::from(at.as_i64().rem_euclid(1_000) != 0)
 }
 
 fn key(user: &UserId, id: &ConnectionId) -> Item {
@@ -117,18 +113,5 @@ impl ConnectionStore for DynamoStore {
             connections.extend(items.into_iter().map(Connection::from));
         }
         Ok(connections)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ttl_rounds_up_to_whole_seconds() {
-        assert_eq!(ttl_seconds(Millis(5_000)), 5);
-        assert_eq!(ttl_seconds(Millis(5_001)), 6);
-        assert_eq!(ttl_seconds(Millis(4_999)), 5);
-        assert_eq!(ttl_seconds(Millis(0)), 0);
     }
 }

@@ -40,6 +40,9 @@ pub struct DynamoStore {
     append_lanes: Arc<Lanes>,
     /// Retries of the unprocessed keys of a batch read.
     batch_backoff: Backoff,
+    /// How long messages (and their idempotency keys) are kept, in seconds after `sent_at`;
+    /// `None` keeps them forever (no `ttl` attribute).
+    message_retention_secs: Option<i64>,
 }
 
 impl DynamoStore {
@@ -51,6 +54,23 @@ impl DynamoStore {
             append_backoff: Backoff::APPEND,
             append_lanes: Arc::new(Lanes::new()),
             batch_backoff: Backoff::BATCH,
+            message_retention_secs: None,
+        }
+    }
+
+    /// The same store keeping messages for `days` after they were sent: every message item
+    /// and its idempotency key written from now on carries `ttl` = `sent_at` + `days` (epoch
+    /// seconds, rounded up), and DynamoDB deletes them some time after that (typically within
+    /// a few days, never before). `None` keeps them forever; so does `Some(0)`, since a message
+    /// expired the moment it is stored could vanish before anyone read it. Items written
+    /// earlier keep what they were written with.
+    pub fn with_message_retention(self, days: Option<u32>) -> DynamoStore {
+        const DAY_SECS: i64 = 24 * 60 * 60;
+        DynamoStore {
+            message_retention_secs: days
+                .filter(|&days| days > 0)
+                .map(|days| i64::from(days) * DAY_SECS),
+            ..self
         }
     }
 

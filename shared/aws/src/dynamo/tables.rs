@@ -17,12 +17,18 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification, TimeToLiveStatus,
 };
-use chat_domain::ChatError;
+use chat_domain::{ChatError, Millis};
 
 use super::{connections, memberships, messages, users};
 
 /// The name of the TTL attribute on every table that has one (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "ttl";
+
+/// Epoch seconds at or after `at` (DynamoDB's TTL attribute is in seconds): rounded up, so
+/// that DynamoDB never deletes an item before the instant it was given.
+pub(crate) fn ttl_seconds(at: Millis) -> i64 {
+    at.as_i64().div_euclid(1_000) + i64::from(at.as_i64().rem_euclid(1_000) != 0)
+}
 
 /// The physical table names. Build them with [`Tables::from_prefix`], or set each one from the
 /// deployment's outputs.
@@ -277,5 +283,13 @@ mod tests {
         assert_eq!(t.messages, "chat-messages");
         assert_eq!(t.memberships, "chat-memberships");
         assert_eq!(t.idempotency, "chat-idempotency");
+    }
+
+    #[test]
+    fn ttl_rounds_up_to_whole_seconds() {
+        assert_eq!(ttl_seconds(Millis(5_000)), 5);
+        assert_eq!(ttl_seconds(Millis(5_001)), 6);
+        assert_eq!(ttl_seconds(Millis(4_999)), 5);
+        assert_eq!(ttl_seconds(Millis(0)), 0);
     }
 }

@@ -34,6 +34,7 @@ use super::items::{
 use super::keys;
 use crate::dynamo::DynamoStore;
 use crate::dynamo::codec::{build_error, from_item, n, s, sdk_error, to_item};
+use crate::dynamo::tables::ttl_seconds;
 
 /// The position of each write in the transaction, as `CancellationReasons` reports them.
 const HEAD: usize = 0;
@@ -155,10 +156,20 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// When DynamoDB may delete `stored` and its idempotency key: `sent_at` plus the retention
+    /// (rounded up to whole seconds), or never.
+    fn message_ttl(&self, stored: &StoredMessage) -> Option<i64> {
+        self.message_retention_secs
+            .map(|retention| ttl_seconds(stored.sent_at).saturating_add(retention))
+    }
+
     fn message_put(&self, stored: &StoredMessage) -> PortResult<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.tables.messages)
-            .set_item(Some(to_item("message", &MessageItem::from(stored))?))
+            .set_item(Some(to_item(
+                "message",
+                &MessageItem::from(stored).expiring(self.message_ttl(stored)),
+            )?))
             .condition_expression("attribute_not_exists(#seq)")
             .expression_attribute_names("#seq", keys::MESSAGE_RANGE)
             .build()
@@ -172,6 +183,7 @@ impl DynamoStore {
             client_msg_id: stored.client_msg_id.clone(),
             conversation_id: stored.conversation_id.clone(),
             seq: stored.seq,
+            ttl: self.message_ttl(stored),
         };
         let put = Put::builder()
             .table_name(&self.tables.idempotency)

@@ -1,8 +1,9 @@
 //! The stored forms of a message, a conversation head and an idempotency key.
 //!
 //! A message item's attributes are exactly `StoredMessage`'s fields (absent options left out
-//! rather than stored as NULL), so the fan-out consumer can decode a stream record's
-//! `NewImage` straight into `StoredMessage` with `serde_dynamo`.
+//! rather than stored as NULL), plus `ttl` when the store keeps messages for a limited time, so
+//! the fan-out consumer can decode a stream record's `NewImage` straight into `StoredMessage`
+//! with `serde_dynamo` (which ignores `ttl`).
 
 use chat_domain::{
     Body, ClientMsgId, ConversationId, DeviceId, MediaRef, MessageId, Millis, Seq, StoredMessage,
@@ -36,6 +37,16 @@ pub(crate) struct MessageItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reply_to: Option<Seq>,
     sent_at: Millis,
+    /// When DynamoDB may delete the message (epoch seconds); absent when kept forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<i64>,
+}
+
+impl MessageItem {
+    /// The same item, expiring at `ttl` (epoch seconds) or never.
+    pub(crate) fn expiring(self, ttl: Option<i64>) -> MessageItem {
+        MessageItem { ttl, ..self }
+    }
 }
 
 impl From<&StoredMessage> for MessageItem {
@@ -51,6 +62,7 @@ impl From<&StoredMessage> for MessageItem {
             media: m.media.clone(),
             reply_to: m.reply_to,
             sent_at: m.sent_at,
+            ttl: None,
         }
     }
 }
@@ -111,12 +123,15 @@ pub(crate) struct IdempotencyItem {
     pub(crate) client_msg_id: ClientMsgId,
     pub(crate) conversation_id: ConversationId,
     pub(crate) seq: Seq,
+    /// The same expiry as the message it points at: the two go together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) ttl: Option<i64>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dynamo::codec::{from_item, to_item};
+    use crate::dynamo::codec::{from_item, n, to_item};
 
     fn message(body: Option<&str>) -> StoredMessage {
         StoredMessage {
@@ -145,6 +160,22 @@ mod tests {
         assert_eq!(decoded, stored);
         let through_item: MessageItem = from_item("message", item).expect("as MessageItem");
         assert_eq!(StoredMessage::from(through_item), stored);
+    }
+
+    #[test]
+    fn the_ttl_is_stored_only_when_set_and_ignored_by_stored_message() {
+        let stored = message(None);
+        let item = to_item(
+            "message",
+            &MessageItem::from(&stored).expiring(Some(86_401)),
+        )
+        .expect("encode");
+        assert_eq!(item.get("ttl"), Some(&n(86_401)));
+        let decoded: StoredMessage = from_item("message", item).expect("as StoredMessage");
+        assert_eq!(decoded, stored);
+        let forever =
+            to_item("message", &MessageItem::from(&stored).expiring(None)).expect("encode");
+        assert!(!forever.contains_key("ttl"));
     }
 
     #[test]
