@@ -38,6 +38,33 @@ pub struct Config {
     /// Expected `iss` of tokens, if any.
     #[arg(long, env = "CHAT_JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
+
+    /// Where the data lives: the embedded store, or DynamoDB (moto, LocalStack or AWS).
+    #[arg(long, env = "CHAT_LOCAL_BACKEND", value_enum, default_value = "sqlite")]
+    pub backend: Backend,
+
+    /// With `--backend aws`: the AWS endpoint (moto `http://127.0.0.1:5000`, LocalStack
+    /// `http://localhost:4566`); unset means real AWS. Region and credentials come from the
+    /// usual AWS environment and profile.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
+
+    /// With `--backend aws`: the tables are `{prefix}-connections`, `{prefix}-messages`, ….
+    #[arg(long, env = "CHAT_TABLE_PREFIX", default_value = "chat-local")]
+    pub table_prefix: String,
+
+    /// With `--backend aws`: create the tables first if they do not exist.
+    #[arg(long, env = "CHAT_LOCAL_CREATE_TABLES")]
+    pub create_tables: bool,
+}
+
+/// Where `chat-local` keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// The embedded SQLite store in `--data-dir` (durable, no setup).
+    Sqlite,
+    /// DynamoDB through the AWS SDK, the Lambdas' own adapters.
+    Aws,
 }
 
 impl Config {
@@ -50,6 +77,10 @@ impl Config {
             max_connection_age: Duration::from_secs(7200),
             jwt_secret: DEV_JWT_SECRET.to_string(),
             jwt_issuer: None,
+            backend: Backend::Sqlite,
+            aws_endpoint_url: None,
+            table_prefix: "chat-local".to_string(),
+            create_tables: false,
         }
     }
 }

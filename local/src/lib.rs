@@ -9,31 +9,36 @@
 //!
 //! This crate holds no business rule: every decision about chat lives in `chat-handlers`.
 
+mod backends;
 mod config;
 mod gateway;
 mod http_api;
 mod router;
+mod streams;
 mod wiring;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use config::{Config, DEV_JWT_SECRET};
+pub use config::{Backend, Config, DEV_JWT_SECRET};
 
 /// A running `chat-local`.
 pub struct LocalServer {
     addr: SocketAddr,
     data_dir: PathBuf,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The stream poller (`--backend aws`), stopped with the server.
+    poller: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl LocalServer {
     /// Opens the store, binds the address and starts serving in the background.
     pub async fn start(config: Config) -> anyhow::Result<LocalServer> {
-        let app = Arc::new(wiring::App::build(&config).await?);
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
+        let app = Arc::new(wiring::App::build(&config, addr).await?);
+        let poller = app.stream_poller().map(|poller| tokio::spawn(poller.run()));
         let router = router::router(app, addr);
         let task = tokio::spawn(async move {
             axum::serve(
@@ -47,6 +52,7 @@ impl LocalServer {
             addr,
             data_dir: config.data_dir,
             task,
+            poller,
         })
     }
 
@@ -68,11 +74,14 @@ impl LocalServer {
     /// Stops serving (open sockets are dropped, as when the process exits).
     pub fn stop(&self) {
         self.task.abort();
+        if let Some(poller) = &self.poller {
+            poller.abort();
+        }
     }
 }
 
 impl Drop for LocalServer {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop();
     }
 }

@@ -1,16 +1,18 @@
-//! The one place that decides which adapter feeds which handler. Locally: the embedded store for
-//! every storage port, the gateway's own connection registry as the push port, the system clock.
+//! The one place that decides which handler gets which ports (`backends.rs` picks the adapters
+//! behind them), plus what the gateway itself needs: the registry of live sockets, the clock,
+//! tokens and timeouts.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chat_auth::{Secret, TokenIssuer, TokenVerifier};
 use chat_handlers::{
-    AuthorizerHandler, ConnectHandler, DefaultHandler, DisconnectHandler, HttpApiHandler,
-    ReceiptHandler, SendHandler, SyncHandler,
+    AuthorizerHandler, ConnectHandler, DefaultHandler, DisconnectHandler, GroupFanout,
+    HttpApiHandler, ReceiptHandler, SendHandler, StreamHandler, SyncHandler,
 };
 use chat_ports::{Clock, SystemClock};
-use chat_store_sqlite::SqliteStore;
 
+use crate::backends::StreamSource;
 use crate::config::Config;
 use crate::gateway::Registry;
 
@@ -29,66 +31,95 @@ pub(crate) struct App {
     /// Checks bearer tokens on the HTTP API, as API Gateway's JWT authorizer does.
     pub verifier: TokenVerifier,
     pub registry: Arc<Registry>,
+    /// The messages stream's consumer, on DynamoDB only.
+    pub stream: Option<(StreamSource, Arc<StreamHandler>)>,
     pub clock: Arc<dyn Clock>,
     pub idle_timeout: std::time::Duration,
     pub max_connection_age: std::time::Duration,
 }
 
 impl App {
-    pub async fn build(config: &Config) -> anyhow::Result<App> {
+    pub async fn build(config: &Config, addr: SocketAddr) -> anyhow::Result<App> {
         let secret = Secret::parse(&config.jwt_secret)?;
         let issuer_name = config.jwt_issuer.as_deref();
         let verifier = TokenVerifier::hs256(&secret, issuer_name);
-        let data_dir = config.data_dir.clone();
-        // Opening creates the directory and the schema: blocking file I/O, done once.
-        let store =
-            Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir)).await??);
         let registry = Arc::new(Registry::default());
+        let ports = crate::backends::ports(config, &registry, addr).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Ok(App {
             authorizer: AuthorizerHandler::new(verifier.clone()),
             connect: ConnectHandler {
-                connections: store.clone(),
-                users: store.clone(),
+                connections: ports.connections.clone(),
+                users: ports.users.clone(),
                 clock: clock.clone(),
             },
             disconnect: DisconnectHandler {
-                connections: store.clone(),
-                users: store.clone(),
+                connections: ports.connections.clone(),
+                users: ports.users.clone(),
                 clock: clock.clone(),
             },
             send: SendHandler {
-                messages: store.clone(),
-                memberships: store.clone(),
-                connections: store.clone(),
-                pusher: registry.clone(),
+                messages: ports.messages.clone(),
+                memberships: ports.memberships.clone(),
+                connections: ports.connections.clone(),
+                pusher: ports.pusher.clone(),
                 clock: clock.clone(),
+                // One process holds every socket on the embedded store; on DynamoDB the stream
+                // fans groups out, as on AWS.
+                group_fanout: if ports.stream.is_some() {
+                    GroupFanout::Stream
+                } else {
+                    GroupFanout::Inline
+                },
             },
             receipt: ReceiptHandler {
-                messages: store.clone(),
-                memberships: store.clone(),
-                connections: store.clone(),
-                pusher: registry.clone(),
+                messages: ports.messages.clone(),
+                memberships: ports.memberships.clone(),
+                connections: ports.connections.clone(),
+                pusher: ports.pusher.clone(),
                 clock: clock.clone(),
             },
             sync: SyncHandler {
-                messages: store.clone(),
-                memberships: store.clone(),
+                messages: ports.messages.clone(),
+                memberships: ports.memberships.clone(),
             },
             default: DefaultHandler {
-                users: store.clone(),
+                users: ports.users.clone(),
                 clock: clock.clone(),
             },
             http: HttpApiHandler {
-                messages: store.clone(),
-                memberships: store,
+                messages: ports.messages.clone(),
+                memberships: ports.memberships.clone(),
             },
             issuer: TokenIssuer::hs256(&secret, issuer_name),
             verifier,
             registry,
+            stream: ports.stream.clone().map(|source| {
+                let handler = StreamHandler {
+                    connections: ports.connections.clone(),
+                    memberships: ports.memberships.clone(),
+                    pusher: ports.pusher.clone(),
+                    clock: clock.clone(),
+                };
+                (source, Arc::new(handler))
+            }),
             clock,
             idle_timeout: config.idle_timeout,
             max_connection_age: config.max_connection_age,
         })
+    }
+}
+
+impl App {
+    /// The stream poller to run beside the server, if the backend has a stream.
+    pub fn stream_poller(&self) -> Option<crate::streams::StreamPoller> {
+        self.stream
+            .as_ref()
+            .map(|(source, handler)| crate::streams::StreamPoller {
+                streams: source.client.clone(),
+                stream_arn: source.stream_arn.clone(),
+                region: source.region.clone(),
+                handler: handler.clone(),
+            })
     }
 }

@@ -3,6 +3,7 @@
 //! file under `tests/tests/` builds on these three pieces.
 
 mod http;
+pub mod scenarios;
 mod server;
 mod ws;
 
@@ -15,3 +16,19 @@ pub const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long a test waits to be sure an event does not come.
 pub const QUIET_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// One `#[tokio::test]` per scenario, each on a fresh server from `$start` (an async fn
+/// returning a [`TestServer`]), so every backend runs exactly the same scenarios.
+#[macro_export]
+macro_rules! scenario_suite {
+    ($start:path) => {
+        $crate::scenario_suite!(@each $start; two_users_on_three_devices_see_every_message_in_seq_order, a_retried_send_returns_the_same_ack_and_stores_nothing_new, an_offline_recipient_catches_up_with_sync, sync_pages_a_long_backlog, http_history_pages_backwards_and_the_conversation_list_is_newest_first, group_messages_reach_every_online_member_once);
+    };
+    (@each $start:path; $($name:ident),*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let server = $start().await;
+            $crate::scenarios::$name(&server).await;
+        }
+    )*};
+}

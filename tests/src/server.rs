@@ -2,12 +2,17 @@
 
 use std::net::SocketAddr;
 
-use chat_local::{Config, LocalServer};
+use chat_aws::DynamoStore;
+use chat_domain::{ConversationId, Millis, UserId};
+use chat_local::{Backend, Config, LocalServer};
+use chat_ports::{Membership, MembershipStore, Role};
+use chat_store_sqlite::SqliteStore;
 
 use crate::{HttpClient, Refused, WsClient};
 
 pub struct TestServer {
     server: LocalServer,
+    config: Config,
     http: reqwest::Client,
     /// Dropped last: the directory outlives the server.
     _dir: tempfile::TempDir,
@@ -19,14 +24,35 @@ impl TestServer {
         TestServer::start_with(|_| {}).await
     }
 
+    /// A server on `--backend aws` against the moto server in `MOTO_ENDPOINT`, over tables of
+    /// its own (created now). Fails loudly without an emulator: nothing skips silently.
+    pub async fn start_aws() -> TestServer {
+        let endpoint = std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+            panic!(
+                "MOTO_ENDPOINT is not set: the AWS backend tests need a moto server. \
+                 Run ./scripts/test, which starts one."
+            )
+        });
+        TestServer::start_with(|config| {
+            config.backend = Backend::Aws;
+            config.aws_endpoint_url = Some(endpoint);
+            config.table_prefix = format!("e2e{:016x}", rand_suffix());
+            config.create_tables = true;
+        })
+        .await
+    }
+
     /// A server with some settings changed (e.g. a short idle timeout).
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("a temporary data dir");
         let mut config = Config::ephemeral(dir.path().to_path_buf());
         adjust(&mut config);
-        let server = LocalServer::start(config).await.expect("chat-local starts");
+        let server = LocalServer::start(config.clone())
+            .await
+            .expect("chat-local starts");
         TestServer {
             server,
+            config,
             http: reqwest::Client::new(),
             _dir: dir,
         }
@@ -63,6 +89,43 @@ impl TestServer {
         WsClient::connect(&format!("ws://{}/local?{query}", self.addr())).await
     }
 
+    /// Creates group `grp:{id}` with `owner` and `members`, straight through the backend's store
+    /// (group management over HTTP is a later issue).
+    pub async fn seed_group(&self, id: &str, owner: &str, members: &[&str]) {
+        let conversation = ConversationId::parse(&format!("grp:{id}")).expect("group id");
+        let now = Millis(1_700_000_000_000);
+        let mut list = vec![Membership::new(
+            conversation.clone(),
+            UserId::parse(owner).expect("owner"),
+            Role::Owner,
+            now,
+        )];
+        for member in members {
+            let user = UserId::parse(member).expect("member");
+            list.push(Membership::new(
+                conversation.clone(),
+                user,
+                Role::Member,
+                now,
+            ));
+        }
+        let store: Box<dyn MembershipStore> = match self.config.backend {
+            Backend::Sqlite => Box::new(SqliteStore::open(&self.config.data_dir).expect("store")),
+            Backend::Aws => {
+                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .endpoint_url(self.config.aws_endpoint_url.clone().expect("endpoint"))
+                    .load()
+                    .await;
+                let tables = chat_aws::Tables::from_prefix(&self.config.table_prefix);
+                Box::new(DynamoStore::new(
+                    aws_sdk_dynamodb::Client::new(&sdk),
+                    tables,
+                ))
+            }
+        };
+        store.add_members(&list).await.expect("seed the group");
+    }
+
     /// An HTTP API client for `user`.
     pub async fn http_as(&self, user: &str) -> HttpClient {
         let token = self.token(user).await;
@@ -77,4 +140,16 @@ impl TestServer {
     pub fn http_anonymous(&self) -> HttpClient {
         HttpClient::new(self.http.clone(), format!("http://{}", self.addr()), None)
     }
+}
+
+/// A random suffix for names other tests do not use.
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
 }

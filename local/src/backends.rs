@@ -1,0 +1,98 @@
+//! The adapters behind the ports, per `--backend`: the embedded store, or the Lambdas' own AWS
+//! adapters (DynamoDB, and the management API pusher pointed at this server's `@connections`
+//! endpoint, so the real push adapter and the real SDK carry every frame).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chat_aws::{ApiGatewayPusher, DynamoStore, Tables, create_tables, management_client};
+use chat_ports::{ConnectionPusher, ConnectionStore, MembershipStore, MessageStore, UserStore};
+use chat_store_sqlite::SqliteStore;
+
+use crate::config::{Backend, Config};
+use crate::gateway::Registry;
+use crate::router::STAGE;
+use crate::streams::StreamPoller;
+
+/// Every port a handler may need, from one backend.
+pub(crate) struct Ports {
+    pub connections: Arc<dyn ConnectionStore>,
+    pub messages: Arc<dyn MessageStore>,
+    pub memberships: Arc<dyn MembershipStore>,
+    pub users: Arc<dyn UserStore>,
+    pub pusher: Arc<dyn ConnectionPusher>,
+    /// On DynamoDB: the messages table's stream, which fans group messages out.
+    pub stream: Option<StreamSource>,
+}
+
+/// Where the stream poller reads.
+#[derive(Clone)]
+pub(crate) struct StreamSource {
+    pub client: aws_sdk_dynamodbstreams::Client,
+    pub stream_arn: String,
+    pub region: String,
+}
+
+impl Ports {
+    fn from_store<S>(store: Arc<S>, pusher: Arc<dyn ConnectionPusher>) -> Ports
+    where
+        S: ConnectionStore + MessageStore + MembershipStore + UserStore + 'static,
+    {
+        Ports {
+            connections: store.clone(),
+            messages: store.clone(),
+            memberships: store.clone(),
+            users: store,
+            pusher,
+            stream: None,
+        }
+    }
+}
+
+pub(crate) async fn ports(
+    config: &Config,
+    registry: &Arc<Registry>,
+    addr: SocketAddr,
+) -> anyhow::Result<Ports> {
+    match config.backend {
+        Backend::Sqlite => {
+            let data_dir = config.data_dir.clone();
+            // Opening creates the directory and the schema: blocking file I/O, done once.
+            let store = tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir)).await??;
+            Ok(Ports::from_store(Arc::new(store), registry.clone()))
+        }
+        Backend::Aws => aws_ports(config, addr).await,
+    }
+}
+
+async fn aws_ports(config: &Config, addr: SocketAddr) -> anyhow::Result<Ports> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(endpoint) = &config.aws_endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let sdk_config = loader.load().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let tables = Tables::from_prefix(&config.table_prefix);
+    if config.create_tables {
+        create_tables(&dynamodb, &tables)
+            .await
+            .with_context(|| format!("creating the {}-* tables", config.table_prefix))?;
+    }
+    let stream_arn = StreamPoller::stream_arn_of(&dynamodb, &tables.messages).await?;
+    let stream = StreamSource {
+        client: aws_sdk_dynamodbstreams::Client::new(&sdk_config),
+        stream_arn,
+        region: sdk_config
+            .region()
+            .map_or_else(|| "us-east-1".to_string(), ToString::to_string),
+    };
+    let store = Arc::new(DynamoStore::new(dynamodb, tables));
+    // The Lambdas push through API Gateway's management API; here the same adapter talks to
+    // this server's own `@connections` endpoint.
+    let management = management_client(&sdk_config, &format!("http://{addr}/{STAGE}"));
+    let pusher: Arc<dyn ConnectionPusher> = Arc::new(ApiGatewayPusher::new(management));
+    let mut ports = Ports::from_store(store, pusher);
+    ports.stream = Some(stream);
+    Ok(ports)
+}
