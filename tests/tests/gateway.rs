@@ -199,3 +199,44 @@ async fn a_connection_is_closed_at_its_maximum_age() {
         Closed::Code(1001)
     );
 }
+
+#[tokio::test]
+async fn the_push_adapter_delivers_through_chat_local_and_reports_gone_connections() {
+    use aws_sdk_apigatewaymanagement::config::SharedCredentialsProvider;
+    use chat_aws::{ApiGatewayPusher, management_client};
+    use chat_domain::ConnectionId;
+    use chat_ports::{ConnectionPusher, PostOutcome};
+
+    let server = TestServer::start().await;
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "local", "local", None, None, "tests",
+        )))
+        .build();
+    let pusher = ApiGatewayPusher::new(management_client(&sdk, &server.management_endpoint()));
+    let mut alice = server.connect("alice", "phone").await;
+    let id = ConnectionId::parse(&alice.connection_id().await).expect("id");
+
+    let outcome = pusher
+        .post(&id, br#"{"type":"hello"}"#)
+        .await
+        .expect("post");
+    assert_eq!(outcome, PostOutcome::Delivered);
+    assert_eq!(alice.expect("hello").await, json!({ "type": "hello" }));
+
+    let outcome = pusher.disconnect(&id).await.expect("disconnect");
+    assert_eq!(outcome, PostOutcome::Delivered);
+    assert_eq!(
+        alice.closed_within(Duration::from_secs(5)).await,
+        Closed::Code(1000)
+    );
+
+    // 410 is an answer the caller prunes on, not an error.
+    let outcome = pusher
+        .post(&id, b"late")
+        .await
+        .expect("post to a gone connection");
+    assert_eq!(outcome, PostOutcome::Gone);
+}
