@@ -40,6 +40,13 @@ impl LocalServer {
         let app = Arc::new(wiring::App::build(&config, addr).await?);
         let poller = app.stream_poller().map(|poller| tokio::spawn(poller.run()));
         let router = router::router(app, addr);
+        // Small frames go out at once, as from API Gateway: without TCP_NODELAY a second frame
+        // to a client waits for its ACK (Nagle), about 20 ms of added latency.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %err, "TCP_NODELAY could not be set");
+            }
+        });
         let task = tokio::spawn(async move {
             axum::serve(
                 listener,
