@@ -1,0 +1,340 @@
+//! `chat-bench coldstart`: how fast each Lambda binary becomes ready, next to a hello-world
+//! `lambda_runtime` function measured in the same run.
+//!
+//! For every function: the binary's size (native release build, and the arm64 build of
+//! `cargo lambda build --release --arm64` when present), then, `--runs` times, a fresh process
+//! against a Lambda Runtime API served by the bench on loopback: time from exec to its first
+//! `GET /runtime/invocation/next` (init), to its first answer (init plus one invocation, which
+//! for most functions includes a DynamoDB round trip to `--aws-endpoint`), and its peak RSS
+//! (`VmHWM`). The arm64 binaries are measured for size only: this machine cannot run them.
+
+mod events;
+mod runtime_api;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::report::{self, Machine};
+use runtime_api::RuntimeApi;
+
+/// The functions, by binary name, and the reference last.
+const FUNCTIONS: [&str; 9] = [
+    "authorizer",
+    "connect",
+    "disconnect",
+    "send",
+    "receipt",
+    "sync",
+    "default",
+    "http-api",
+    "stream",
+];
+const REFERENCE: &str = "hello-lambda";
+const JWT_SECRET: &str = "cold-start-secret-cold-start-secret-0123";
+/// A run that has not answered by then is reported without an answer time.
+const RUN_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ColdstartArgs {
+    /// Where the native binaries are (default: beside chat-bench, i.e. target/release or
+    /// target/debug).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Where `cargo lambda build --release --arm64` put its output (`<dir>/<bin>/bootstrap`).
+    #[arg(long, default_value = "target/lambda")]
+    pub arm64_dir: PathBuf,
+    /// Cold starts per function.
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+    /// The DynamoDB endpoint the functions call (moto). Without it, answer times are skipped
+    /// for the functions that need AWS.
+    #[arg(long, env = "MOTO_ENDPOINT")]
+    pub aws_endpoint: Option<String>,
+    /// Two runs of the authorizer and the reference only: proves the scenario works.
+    #[arg(long)]
+    pub smoke: bool,
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+struct FunctionFigures {
+    function: String,
+    native_bytes: Option<u64>,
+    arm64_bytes: Option<u64>,
+    runs: usize,
+    init_ms_p50: Option<f64>,
+    init_ms_p90: Option<f64>,
+    first_answer_ms_p50: Option<f64>,
+    peak_rss_kb_max: Option<u64>,
+    /// init p50 over the reference's init p50.
+    init_ratio_to_reference: Option<f64>,
+    answers: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    scenario: &'static str,
+    started_at: String,
+    command: String,
+    machine: Machine,
+    runs_per_function: usize,
+    functions: Vec<FunctionFigures>,
+}
+
+pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
+    let bin_dir = match &args.bin_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("chat-bench has no directory")?
+            .to_path_buf(),
+    };
+    let runs = if args.smoke { 2 } else { args.runs.max(1) };
+    let functions: Vec<&str> = if args.smoke {
+        vec!["authorizer", REFERENCE]
+    } else {
+        FUNCTIONS.iter().copied().chain([REFERENCE]).collect()
+    };
+    let machine = Machine::read();
+    let started_at = report::now();
+    println!(
+        "coldstart: {machine}; {runs} cold starts per function; binaries in {}",
+        bin_dir.display()
+    );
+    let table_prefix = match &args.aws_endpoint {
+        Some(endpoint) => Some(create_tables(endpoint).await?),
+        None => {
+            println!(
+                "coldstart: no --aws-endpoint/MOTO_ENDPOINT: answer times need DynamoDB and are skipped"
+            );
+            None
+        }
+    };
+
+    let api = RuntimeApi::default();
+    let api_addr = api.start().await?;
+    let token = token()?;
+    let mut figures = Vec::new();
+    for name in &functions {
+        let binary = bin_dir.join(name);
+        anyhow::ensure!(
+            binary.exists(),
+            "{} not found: build it first (cargo build --release -p chat-bench --bins and the functions)",
+            binary.display()
+        );
+        let mut inits = Vec::new();
+        let mut answers_ms = Vec::new();
+        let mut outcomes = Vec::new();
+        let mut rss = Vec::new();
+        for _ in 0..runs {
+            let now_ms = report::epoch_ms();
+            api.arm(events::for_function(name, &token, now_ms));
+            let sample =
+                cold_start(&binary, api_addr, &api, &args, table_prefix.as_deref()).await?;
+            inits.extend(sample.init_ms);
+            answers_ms.extend(sample.answer_ms);
+            rss.extend(sample.peak_rss_kb);
+            outcomes.push(sample.outcome);
+        }
+        figures.push(FunctionFigures {
+            function: (*name).to_string(),
+            native_bytes: size(&binary),
+            arm64_bytes: size(&args.arm64_dir.join(name).join("bootstrap")),
+            runs,
+            init_ms_p50: percentile(&inits, 0.5),
+            init_ms_p90: percentile(&inits, 0.9),
+            first_answer_ms_p50: percentile(&answers_ms, 0.5),
+            peak_rss_kb_max: rss.iter().copied().max(),
+            init_ratio_to_reference: None,
+            answers: outcomes,
+        });
+    }
+    let reference = figures
+        .iter()
+        .find(|f| f.function == REFERENCE)
+        .and_then(|f| f.init_ms_p50);
+    for f in &mut figures {
+        f.init_ratio_to_reference = f.init_ms_p50.zip(reference).map(|(ours, base)| ours / base);
+    }
+    print_table(&figures);
+    if let Some(path) = &args.json {
+        let report = Report {
+            scenario: "coldstart",
+            started_at,
+            command: report::command_line(),
+            machine,
+            runs_per_function: runs,
+            functions: figures,
+        };
+        report::write_json(path, &report)?;
+    }
+    Ok(())
+}
+
+struct Sample {
+    init_ms: Option<f64>,
+    answer_ms: Option<f64>,
+    peak_rss_kb: Option<u64>,
+    outcome: String,
+}
+
+async fn cold_start(
+    binary: &Path,
+    api_addr: std::net::SocketAddr,
+    api: &RuntimeApi,
+    args: &ColdstartArgs,
+    table_prefix: Option<&str>,
+) -> anyhow::Result<Sample> {
+    let name = binary
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("function");
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "cold-start")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("TABLE_PREFIX", table_prefix.unwrap_or("coldstart"))
+        .env("WEBSOCKET_MANAGEMENT_ENDPOINT", "http://127.0.0.1:9/prod")
+        .env("JWT_SECRET", JWT_SECRET)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    if let Some(endpoint) = &args.aws_endpoint {
+        command.env("AWS_ENDPOINT_URL", endpoint);
+    }
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let pid = child.id();
+    let deadline = started + RUN_TIMEOUT;
+    let marks = loop {
+        let marks = api.marks();
+        if marks.first_answer.is_some() || Instant::now() >= deadline {
+            break marks;
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            break api.marks(); // It exited (a failed init): report what it reached.
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    };
+    let peak_rss_kb = pid.and_then(peak_rss_kb);
+    let _ = child.kill().await;
+    let ms = |at: Option<Instant>| at.map(|t| t.duration_since(started).as_secs_f64() * 1000.0);
+    Ok(Sample {
+        init_ms: ms(marks.first_poll),
+        answer_ms: ms(marks.first_answer),
+        peak_rss_kb,
+        outcome: marks.outcome.unwrap_or("no answer").to_string(),
+    })
+}
+
+/// `VmHWM` of a live process, in KiB.
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn size(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
+fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted.get(rank).copied()
+}
+
+fn token() -> anyhow::Result<String> {
+    let secret = chat_auth::Secret::parse(JWT_SECRET)?;
+    let issuer = chat_auth::TokenIssuer::hs256(&secret, None);
+    let alice = chat_domain::UserId::parse("alice")?;
+    Ok(issuer.issue(&alice, chat_domain::Millis(report::epoch_ms()), 3600)?)
+}
+
+/// Fresh tables on the emulator, so the first invocations do their real work.
+async fn create_tables(endpoint: &str) -> anyhow::Result<String> {
+    let prefix = format!("cold{}", report::epoch_ms());
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "chat-bench",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    chat_aws::create_tables(&client, &chat_aws::Tables::from_prefix(&prefix)).await?;
+    Ok(prefix)
+}
+
+fn print_table(figures: &[FunctionFigures]) {
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+    let mb = |v: Option<u64>| {
+        v.map_or("-".to_string(), |v| {
+            format!("{:.1}", v as f64 / 1_048_576.0)
+        })
+    };
+    println!(
+        "{:<13} {:>9} {:>9} {:>10} {:>10} {:>11} {:>9} {:>8}  answers",
+        "function", "x86 MB", "arm64 MB", "init p50", "init p90", "answer p50", "RSS MB", "÷ hello"
+    );
+    for f in figures {
+        println!(
+            "{:<13} {:>9} {:>9} {:>10} {:>10} {:>11} {:>9} {:>8}  {}",
+            f.function,
+            mb(f.native_bytes),
+            mb(f.arm64_bytes),
+            opt(f.init_ms_p50),
+            opt(f.init_ms_p90),
+            opt(f.first_answer_ms_p50),
+            f.peak_rss_kb_max
+                .map_or("-".to_string(), |kb| format!("{:.1}", kb as f64 / 1024.0)),
+            f.init_ratio_to_reference
+                .map_or("-".to_string(), |r| format!("{r:.2}×")),
+            summarize(&f.answers),
+        );
+    }
+    println!("(ms from exec; init = first poll of the Runtime API; RSS = peak VmHWM)");
+}
+
+fn summarize(outcomes: &[String]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for o in outcomes {
+        match counts.iter_mut().find(|(k, _)| k == o) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((o.clone(), 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(k, n)| format!("{n}× {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,43 @@
+//! `chat-bench`: one subcommand per scenario. Every figure is printed next to a reference
+//! measured in the same run on the same machine (these machines are shared and noisy), and
+//! `--json PATH` writes them all. Benchmarks print; they never assert.
+
+mod coldstart;
+mod load;
+mod report;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "chat-bench",
+    about = "Speed and cost figures, each next to a same-run reference"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Pairs of WebSocket clients against chat-local (embedded store) and a bare relay.
+    Load(load::LoadArgs),
+    /// Every Lambda binary's size, init time, first answer and RSS against a hello-world.
+    Coldstart(coldstart::ColdstartArgs),
+    /// (internal, run by `load`) The bare relay, as a child process.
+    #[command(hide = true)]
+    ServeRelay(load::RelayArgs),
+    /// (internal, run by `load`) chat-local's server, when no chat-local binary is found.
+    #[command(hide = true)]
+    ServeLocal(chat_local::Config),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().scenario {
+        Scenario::Load(args) => load::run(args).await,
+        Scenario::Coldstart(args) => coldstart::run(args).await,
+        Scenario::ServeRelay(args) => load::serve_relay(args).await,
+        Scenario::ServeLocal(config) => load::serve_local(config).await,
+    }
+}

@@ -1,0 +1,93 @@
+//! Every scenario's smoke, run by the README's test command so that none can rot: a few
+//! clients for a couple of seconds. Only correctness is checked (nothing lost, nothing
+//! duplicated, every figure written); timings are never asserted.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn load_smoke_delivers_every_message_exactly_once() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let json = dir.path().join("load.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
+        .args(["load", "--smoke", "--json"])
+        .arg(&json)
+        .output()
+        .expect("chat-bench runs");
+    assert!(
+        output.status.success(),
+        "chat-bench load --smoke failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let figures: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+    let steps = figures["steps"].as_array().expect("steps");
+    let targets: Vec<&str> = steps.iter().filter_map(|s| s["target"].as_str()).collect();
+    assert_eq!(targets, ["relay", "chat-local"], "one step on each target");
+    for step in steps {
+        assert!(
+            step["sent"].as_u64() > Some(0),
+            "the step sent messages: {step}"
+        );
+        assert_eq!(
+            step["delivered"], step["sent"],
+            "every message delivered: {step}"
+        );
+        assert_eq!(
+            step["acked"], step["sent"],
+            "every message acknowledged: {step}"
+        );
+    }
+    for target in figures["correctness"].as_array().expect("correctness") {
+        assert_eq!(target["lost"], 0, "{target}");
+        assert_eq!(target["duplicated"], 0, "{target}");
+    }
+    assert!(figures["fsync"]["syncs"].as_u64() > Some(0));
+}
+
+#[test]
+fn coldstart_smoke_measures_the_authorizer_and_the_reference() {
+    let bench = std::path::Path::new(env!("CARGO_BIN_EXE_chat-bench"));
+    let bin_dir = bench.parent().expect("the target directory");
+    assert!(
+        bin_dir.join("authorizer").exists(),
+        "{} has no `authorizer` binary: run ./scripts/test, which builds every binary first \
+         (cargo build --workspace --bins)",
+        bin_dir.display()
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let json = dir.path().join("coldstart.json");
+    let output = Command::new(bench)
+        .args(["coldstart", "--smoke", "--bin-dir"])
+        .arg(bin_dir)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("chat-bench runs");
+    assert!(
+        output.status.success(),
+        "chat-bench coldstart --smoke failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let figures: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+    let functions = figures["functions"].as_array().expect("functions");
+    let names: Vec<&str> = functions
+        .iter()
+        .filter_map(|f| f["function"].as_str())
+        .collect();
+    assert_eq!(names, ["authorizer", "hello-lambda"]);
+    for function in functions {
+        // Each cold start reached the Runtime API and answered its one invocation.
+        assert!(function["init_ms_p50"].as_f64().is_some(), "{function}");
+        assert_eq!(
+            function["answers"],
+            serde_json::json!(["response", "response"]),
+            "{function}"
+        );
+    }
+}
