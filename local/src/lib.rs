@@ -38,7 +38,15 @@ impl LocalServer {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let app = Arc::new(wiring::App::build(&config, addr).await?);
-        let poller = app.stream_poller().map(|poller| tokio::spawn(poller.run()));
+        // The stream's iterators are taken before the first connection is served, so no
+        // message written after start goes unfanned.
+        let poller = match app.stream_poller() {
+            Some(mut poller) => {
+                poller.start().await?;
+                Some(tokio::spawn(poller.run()))
+            }
+            None => None,
+        };
         let router = router::router(app, addr);
         // Small frames go out at once, as from API Gateway: without TCP_NODELAY a second frame
         // to a client waits for its ACK (Nagle), about 20 ms of added latency.

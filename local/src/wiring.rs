@@ -113,13 +113,13 @@ impl App {
 impl App {
     /// The stream poller to run beside the server, if the backend has a stream.
     pub fn stream_poller(&self) -> Option<crate::streams::StreamPoller> {
-        self.stream
-            .as_ref()
-            .map(|(source, handler)| crate::streams::StreamPoller {
-                streams: source.client.clone(),
-                stream_arn: source.stream_arn.clone(),
-                region: source.region.clone(),
-                handler: handler.clone(),
-            })
+        self.stream.as_ref().map(|(source, handler)| {
+            crate::streams::StreamPoller::new(
+                source.client.clone(),
+                source.stream_arn.clone(),
+                source.region.clone(),
+                handler.clone(),
+            )
+        })
     }
 }
