@@ -2,12 +2,6 @@
 //! puts the token's claims in `requestContext.authorizer.jwt.claims`; a Lambda authorizer puts
 //! its context in `requestContext.authorizer.lambda`). The handler only reads what it was given.
 
-use std::collections::HashMap;
-
-use aws_lambda_events::apigw::{
-    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
-    ApiGatewayV2httpRequestContext,
-};
 use chat_domain::{ChatError, UserId};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -30,17 +24,4 @@ pub fn caller_of(request: &Request) -> Result<UserId, ChatError> {
     let from_lambda = authorizer.fields.get(USER_ID_KEY).and_then(Value::as_str);
     let sub = from_jwt.or(from_lambda).ok_or_else(unauthorized)?;
     UserId::parse(sub).map_err(|_| unauthorized())
-}
-
-/// The request context API Gateway's JWT authorizer builds for `user`: what `chat-local` puts
-/// on a request after checking its bearer token itself.
-pub fn request_context_for(user: &UserId, request_id: &str) -> RequestContext {
-    let mut jwt = ApiGatewayRequestAuthorizerJwtDescription::default();
-    jwt.claims = HashMap::from([("sub".to_string(), user.to_string())]);
-    let mut authorizer = ApiGatewayRequestAuthorizer::default();
-    authorizer.jwt = Some(jwt);
-    let mut ctx = ApiGatewayV2httpRequestContext::default();
-    ctx.authorizer = Some(authorizer);
-    ctx.request_id = Some(request_id.to_string());
-    RequestContext::ApiGatewayV2(ctx)
 }

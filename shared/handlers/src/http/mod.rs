@@ -14,7 +14,7 @@ use chat_ports::{MembershipStore, MessageStore};
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
-pub use auth::{caller_of, request_context_for};
+pub use auth::caller_of;
 
 pub struct HttpApiHandler {
     pub messages: Arc<dyn MessageStore>,

@@ -70,17 +70,17 @@ impl SendHandler {
         if message.seq == Seq::FIRST {
             self.open_direct_conversation(&message).await?;
         }
-        if fresh {
-            // The sender has seen their own message: it never counts as unread for them.
-            self.memberships
-                .advance_mark(
-                    &message.conversation_id,
-                    &caller.user_id,
-                    MarkKind::Read,
-                    message.seq,
-                )
-                .await?;
-        }
+        // The sender has seen their own message: it never counts as unread for them. Also on a
+        // retry: the first attempt may have failed right here, after the append (marks only move
+        // up, so repeating it is harmless).
+        self.memberships
+            .advance_mark(
+                &message.conversation_id,
+                &caller.user_id,
+                MarkKind::Read,
+                message.seq,
+            )
+            .await?;
         self.deliver(caller, &message).await?;
 
         Ok(ServerEvent::Ack {
