@@ -132,20 +132,17 @@ async fn a_closed_socket_is_disconnected_and_no_longer_receives() {
     let mut bob = server.connect("bob", "phone").await;
     let id = bob.connection_id().await;
     bob.close().await;
-    // `$disconnect` ran: the gateway forgot the id.
+    // The gateway forgot the id: 410 GoneException (not just any error).
     let mut gone = false;
     for _ in 0..50 {
-        if client
-            .get_connection()
-            .connection_id(&id)
-            .send()
-            .await
-            .is_err()
-        {
-            gone = true;
-            break;
+        match client.get_connection().connection_id(&id).send().await {
+            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(err) => {
+                assert_eq!(err.code(), Some("GoneException"), "{err:?}");
+                gone = true;
+                break;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(gone, "the connection outlived its socket");
 
