@@ -1,6 +1,6 @@
-//! SDK failures of the S3 and SNS adapters as `ChatError::Internal`, with the whole error
-//! chain in the context: the SDK's own `Display` of a service error says only "service error",
-//! which is useless in a log. (The DynamoDB stores have the same helper in `dynamo::codec`.)
+//! SDK failures of every adapter as `ChatError::Internal`, with the whole error chain in the
+//! context: the SDK's own `Display` of a service error says only "service error", which is
+//! useless in a log.
 
 use aws_sdk_s3::error::DisplayErrorContext;
 use chat_domain::ChatError;

@@ -20,10 +20,11 @@ use aws_sdk_apigatewaymanagement::Client;
 use aws_sdk_apigatewaymanagement::config::http::HttpResponse;
 use aws_sdk_apigatewaymanagement::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_apigatewaymanagement::primitives::Blob;
-use chat_domain::{ChatError, ConnectionId};
+use chat_domain::ConnectionId;
 use chat_ports::{ConnectionPusher, PortResult, PostOutcome};
 
 use crate::backoff::Backoff;
+use crate::errors::internal;
 
 /// The management endpoint of a deployed WebSocket API stage:
 /// `https://{api_id}.execute-api.{region}.amazonaws.com/{stage}`.
@@ -137,11 +138,10 @@ impl ApiGatewayPusher {
                     attempt += 1;
                 }
                 Failure::Retry | Failure::Fatal => {
-                    let context = format!(
-                        "{what} {connection} (try {attempt}): {}",
-                        DisplayErrorContext(&err)
-                    );
-                    return Err(ChatError::internal(context, err));
+                    return Err(internal(
+                        format!("{what} {connection} (try {attempt})"),
+                        err,
+                    ));
                 }
             }
         }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chat_domain::ChatError;
 use serde::Serialize;
@@ -51,15 +51,6 @@ pub(crate) fn from_items<T: DeserializeOwned>(
         .into_iter()
         .map(|item| from_item(what, item))
         .collect()
-}
-
-/// An SDK failure as an internal error, its whole chain in the context for the logs.
-pub(crate) fn sdk_error<E, R>(context: &str, err: SdkError<E, R>) -> ChatError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    ChatError::internal(format!("{context}: {}", DisplayErrorContext(&err)), err)
 }
 
 /// A request builder refusing its input (a missing required field: a bug of ours).

@@ -6,13 +6,14 @@
 //! reads filter on `expires_at > now` themselves: an expired connection vanishes from answers
 //! on time, exactly as in the embedded store.
 
+use crate::errors::internal;
 use async_trait::async_trait;
 use chat_domain::{ConnectionId, DeviceId, Millis, UserId};
 use chat_ports::{Connection, ConnectionStore, PortResult};
 use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
-use super::codec::{Item, from_items, n, s, sdk_error, to_item};
+use super::codec::{Item, from_items, n, s, to_item};
 use super::tables::ttl_seconds;
 
 /// Partition key: the user.
@@ -74,7 +75,7 @@ impl ConnectionStore for DynamoStore {
             )?))
             .send()
             .await
-            .map_err(|e| sdk_error("put_connection", e))?;
+            .map_err(|e| internal("put_connection", e))?;
         Ok(())
     }
 
@@ -86,7 +87,7 @@ impl ConnectionStore for DynamoStore {
             .set_key(Some(key(user, id)))
             .send()
             .await
-            .map_err(|e| sdk_error("remove_connection", e))?;
+            .map_err(|e| internal("remove_connection", e))?;
         Ok(())
     }
 
@@ -107,7 +108,7 @@ impl ConnectionStore for DynamoStore {
             .send();
         let mut connections = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("connections_of", e))?;
+            let page = page.map_err(|e| internal("connections_of", e))?;
             let items: Vec<ConnectionItem> =
                 from_items("connection", page.items.unwrap_or_default())?;
             connections.extend(items.into_iter().map(Connection::from));

@@ -7,6 +7,7 @@
 //! with an `UpdateItem` whose condition says "only upwards", so concurrent receipts cannot
 //! lower them and a receipt for a non-member creates nothing.
 
+use crate::errors::internal;
 use async_trait::async_trait;
 use chat_domain::frames::MarkKind;
 use chat_domain::{ChatError, ConversationId, Millis, Seq, UserId};
@@ -15,9 +16,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
-use super::codec::{
-    Item, from_item, from_items, is_condition_failed, limit, n, s, sdk_error, to_item,
-};
+use super::codec::{Item, from_item, from_items, is_condition_failed, limit, n, s, to_item};
 
 /// Partition key: the conversation.
 pub(crate) const HASH: &str = "conversation_id";
@@ -102,7 +101,7 @@ impl DynamoStore {
             Ok(_) => Ok(()),
             // Already a member: keeps its role and marks, as the port asks.
             Err(err) if is_condition_failed(&err) => Ok(()),
-            Err(err) => Err(sdk_error("add_members", err)),
+            Err(err) => Err(internal("add_members", err)),
         }
     }
 
@@ -144,7 +143,7 @@ impl DynamoStore {
                 }))
             }
             Err(err) if is_condition_failed(&err) => Ok(None),
-            Err(err) => Err(sdk_error("advance_mark", err)),
+            Err(err) => Err(internal("advance_mark", err)),
         }
     }
 }
@@ -164,7 +163,7 @@ impl MembershipStore for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_error("membership", e))?;
+            .map_err(|e| internal("membership", e))?;
         found
             .item
             .map(|item| from_item::<MembershipItem>("membership", item).map(Membership::from))
@@ -202,7 +201,7 @@ impl MembershipStore for DynamoStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await
-            .map_err(|e| sdk_error("remove_member", e))?;
+            .map_err(|e| internal("remove_member", e))?;
         Ok(removed.attributes.is_some_and(|old| !old.is_empty()))
     }
 
@@ -220,7 +219,7 @@ impl MembershipStore for DynamoStore {
             .send();
         let mut found = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("memberships_of", e))?;
+            let page = page.map_err(|e| internal("memberships_of", e))?;
             found.extend(memberships(page.items)?);
         }
         Ok(found)
@@ -254,7 +253,7 @@ impl MembershipStore for DynamoStore {
                     .expression_attribute_values(":after", s(after)),
                 None => request.key_condition_expression("#conversation = :conversation"),
             };
-            let page = request.send().await.map_err(|e| sdk_error("members", e))?;
+            let page = request.send().await.map_err(|e| internal("members", e))?;
             found.extend(memberships(page.items)?);
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),

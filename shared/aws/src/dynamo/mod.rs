@@ -74,14 +74,6 @@ impl DynamoStore {
         }
     }
 
-    /// The same store with another retry policy for `append`'s seq race.
-    pub fn with_append_backoff(self, append_backoff: Backoff) -> DynamoStore {
-        DynamoStore {
-            append_backoff,
-            ..self
-        }
-    }
-
     /// The table names this store uses.
     pub fn tables(&self) -> &Tables {
         &self.tables

@@ -5,13 +5,14 @@
 //! forward (a condition, so two racing touches cannot move it back). Both create the item when
 //! it is missing; an item made by a touch alone reads back with the default profile fields.
 
+use crate::errors::internal;
 use async_trait::async_trait;
 use chat_domain::{Millis, UserId};
 use chat_ports::{LastSeenVisibility, PortResult, UserProfile, UserStore};
 use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
-use super::codec::{Item, from_item, is_condition_failed, n, s, sdk_error, to_value};
+use super::codec::{Item, from_item, is_condition_failed, n, s, to_value};
 
 /// Partition key: the user.
 pub(crate) const HASH: &str = "user_id";
@@ -55,7 +56,7 @@ impl UserStore for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_error("user", e))?;
+            .map_err(|e| internal("user", e))?;
         found
             .item
             .map(|item| from_item::<UserItem>("user", item).map(UserProfile::from))
@@ -83,7 +84,7 @@ impl UserStore for DynamoStore {
         request
             .send()
             .await
-            .map_err(|e| sdk_error("put_profile", e))?;
+            .map_err(|e| internal("put_profile", e))?;
         Ok(())
     }
 
@@ -103,7 +104,7 @@ impl UserStore for DynamoStore {
             Ok(_) => Ok(()),
             // Already seen at or after `at`: nothing to do, by design.
             Err(err) if is_condition_failed(&err) => Ok(()),
-            Err(err) => Err(sdk_error("touch_last_seen", err)),
+            Err(err) => Err(internal("touch_last_seen", err)),
         }
     }
 }

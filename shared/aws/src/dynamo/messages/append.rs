@@ -20,6 +20,7 @@
 //! duplicate: it fills `ClientRequestToken` once per call, and DynamoDB answers a repeated
 //! token with the first outcome instead of running the writes again.
 
+use crate::errors::internal;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -33,7 +34,7 @@ use super::items::{
 };
 use super::keys;
 use crate::dynamo::DynamoStore;
-use crate::dynamo::codec::{build_error, from_item, n, s, sdk_error, to_item};
+use crate::dynamo::codec::{build_error, from_item, n, s, to_item};
 use crate::dynamo::tables::ttl_seconds;
 
 /// The position of each write in the transaction, as `CancellationReasons` reports them.
@@ -94,7 +95,7 @@ impl DynamoStore {
             .expression_attribute_names("#last", LAST_SEQ)
             .send()
             .await
-            .map_err(|e| sdk_error("append: reading the conversation head", e))?;
+            .map_err(|e| internal("append: reading the conversation head", e))?;
         head.item
             .map(|item| from_item::<LastSeq>("conversation head", item).map(|h| h.last_seq))
             .transpose()
@@ -220,7 +221,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_error("append: reading the original message", e))?;
+            .map_err(|e| internal("append: reading the original message", e))?;
         let item = found.item.ok_or_else(|| ChatError::Internal {
             context: format!(
                 "append: the idempotency key of {} points at no message",
@@ -244,7 +245,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_error("append: reading the idempotency key", e))?;
+            .map_err(|e| internal("append: reading the idempotency key", e))?;
         let item = found.item.ok_or_else(|| ChatError::Internal {
             context: format!(
                 "append: idempotency key {} taken but not found",
@@ -264,7 +265,7 @@ fn cancelled(
         Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
             cancelled.cancellation_reasons()
         }
-        _ => return Err(sdk_error("append", err)),
+        _ => return Err(internal("append", err)),
     };
     let code = |index: usize| reasons.get(index).and_then(CancellationReason::code);
     let failed = |index: usize| code(index) == Some("ConditionalCheckFailed");
@@ -299,5 +300,5 @@ fn cancelled(
     if retryable {
         return Ok(Attempt::Lost(None));
     }
-    Err(sdk_error("append", err))
+    Err(internal("append", err))
 }

@@ -6,6 +6,7 @@
 //! limit); those are asked again after a jittered pause, up to [`crate::Backoff::BATCH`]'s
 //! tries. Reads are strongly consistent, so a head reflects every acknowledged append.
 
+use crate::errors::internal;
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::KeysAndAttributes;
@@ -15,7 +16,7 @@ use chat_ports::{ConversationHead, PortResult};
 use super::items::HeadItem;
 use super::keys;
 use crate::dynamo::DynamoStore;
-use crate::dynamo::codec::{Item, build_error, from_items, sdk_error};
+use crate::dynamo::codec::{Item, build_error, from_items};
 
 /// BatchGetItem's limit of keys per request.
 const BATCH_KEYS: usize = 100;
@@ -56,7 +57,7 @@ impl DynamoStore {
                 .request_items(table, request)
                 .send()
                 .await
-                .map_err(|e| sdk_error("heads", e))?;
+                .map_err(|e| internal("heads", e))?;
             let items = output
                 .responses
                 .as_mut()

@@ -5,6 +5,7 @@
 //! one came back is `has_more`. Backward pages read newest first (`ScanIndexForward = false`)
 //! and are turned around before they are answered, since pages are always in seq order.
 
+use crate::errors::internal;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chat_domain::{ConversationId, StoredMessage};
 use chat_ports::{HistoryQuery, MessagePage, PortResult};
@@ -12,7 +13,7 @@ use chat_ports::{HistoryQuery, MessagePage, PortResult};
 use super::items::MessageItem;
 use super::keys;
 use crate::dynamo::DynamoStore;
-use crate::dynamo::codec::{Item, from_items, limit, n, s, sdk_error};
+use crate::dynamo::codec::{Item, from_items, limit, n, s};
 
 impl DynamoStore {
     pub(super) async fn history_page(
@@ -87,7 +88,7 @@ impl DynamoStore {
                 .expression_attribute_values(":bound", value),
             None => request.key_condition_expression("#conversation = :conversation"),
         };
-        let output = request.send().await.map_err(|e| sdk_error("history", e))?;
+        let output = request.send().await.map_err(|e| internal("history", e))?;
         Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
     }
 }
