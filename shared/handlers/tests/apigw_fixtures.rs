@@ -15,7 +15,7 @@ use chat_domain::{ConnectionId, ConversationId, DeviceId, UserId};
 use chat_handlers::{
     AuthorizerHandler, ConnectHandler, DisconnectHandler, GroupFanout, SendHandler,
 };
-use chat_ports::{Clock, Connection, ConnectionStore, HistoryQuery, MessageStore};
+use chat_ports::{Clock, Connection, ConnectionStore, HistoryQuery, MembershipStore, MessageStore};
 use chat_store_sqlite::SqliteStore;
 use serde_json::Value;
 use support::{FixedClock, NOW, RecordingPusher, fixture};
@@ -283,4 +283,50 @@ async fn a_connection_the_gateway_reports_gone_is_pruned_on_the_next_push() {
     let posts = world.pusher.posts.lock().expect("lock").clone();
     let targets: Vec<&str> = posts.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(targets, vec!["TGl2ZQ=="]);
+}
+
+#[tokio::test]
+async fn a_direct_conversation_whose_opening_failed_is_opened_by_the_next_send() {
+    let world = World::new();
+    // Message 1 made it into the store, but the send died before opening the conversation.
+    let conversation = ConversationId::parse("dm:admin:bob").expect("conversation");
+    let first = chat_domain::NewMessage {
+        conversation_id: conversation.clone(),
+        message_id: chat_domain::MessageId::generate(NOW),
+        sender_id: UserId::parse("admin").expect("user"),
+        sender_device: DeviceId::parse("phone").expect("device"),
+        client_msg_id: chat_domain::ClientMsgId::parse("c-1").expect("id"),
+        body: Some(chat_domain::Body::parse("first".to_string()).expect("body")),
+        media: None,
+        reply_to: None,
+        sent_at: NOW,
+    };
+    world.store.append(first).await.expect("append");
+    let bob = UserId::parse("bob").expect("user");
+    assert!(
+        world
+            .store
+            .memberships_of(&bob)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    let mut event = fixture("example-apigw-websocket-request.json");
+    event["requestContext"]["routeKey"] = "send".into();
+    event["requestContext"]["eventType"] = "MESSAGE".into();
+    event["body"] = r#"{"action":"send","to":"bob","client_msg_id":"c-2","body":"second"}"#.into();
+    let response = world.send().handle(websocket_event(event)).await;
+    assert_eq!(response.status_code, 200);
+
+    // Both users now list it, and the sender's own messages count as read.
+    let bobs = world.store.memberships_of(&bob).await.expect("list");
+    assert_eq!(bobs.len(), 1);
+    let admin = UserId::parse("admin").expect("user");
+    let admins = world
+        .store
+        .membership(&conversation, &admin)
+        .await
+        .expect("get");
+    assert_eq!(admins.map(|m| m.read_seq), Some(2));
 }

@@ -38,16 +38,20 @@ impl ConnectHandler {
                 connected_at,
                 expires_at: connected_at.plus_ms(MAX_CONNECTION_AGE_MS),
             };
-            let stored = async {
-                self.connections.put_connection(&connection).await?;
+            // Last seen is best effort (as on `ping`); the connection itself is not: refuse
+            // rather than accept a connection nobody can push to.
+            let (stored, seen) = futures_util::future::join(
+                self.connections.put_connection(&connection),
                 self.users
-                    .touch_last_seen(&caller.user_id, self.clock.now())
-                    .await
-            };
-            match stored.await {
+                    .touch_last_seen(&caller.user_id, self.clock.now()),
+            )
+            .await;
+            if let Err(err) = seen {
+                tracing::warn!(error = %err, "recording last seen failed");
+            }
+            match stored {
                 Ok(()) => reply::empty(),
                 Err(err) => {
-                    // Refuse rather than accept a connection nobody can push to.
                     tracing::error!(error = %err, "storing the connection failed");
                     reply::status(500)
                 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use chat_domain::events::ServerEvent;
 use chat_domain::frames::{MarkKind, SendCommand, SendFrame, read_frame};
-use chat_domain::{ChatError, MessageId, NewMessage, Seq, StoredMessage};
+use chat_domain::{ChatError, MessageId, NewMessage, StoredMessage, UserId};
 use chat_ports::{
     Clock, ConnectionPusher, ConnectionStore, Membership, MembershipStore, MessageStore, Role,
 };
@@ -67,21 +67,22 @@ impl SendHandler {
         let message = appended.into_message();
         tracing::info!(conversation = %message.conversation_id, seq = %message.seq, fresh, "stored");
 
-        if message.seq == Seq::FIRST {
-            self.open_direct_conversation(&message).await?;
-        }
         // The sender has seen their own message: it never counts as unread for them. Also on a
         // retry: the first attempt may have failed right here, after the append (marks only move
-        // up, so repeating it is harmless).
-        self.memberships
-            .advance_mark(
-                &message.conversation_id,
-                &caller.user_id,
-                MarkKind::Read,
-                message.seq,
-            )
-            .await?;
-        self.deliver(caller, &message).await?;
+        // up, so repeating it is harmless). `None` on a fresh message means the sender is not a
+        // member yet: a direct conversation's first message, or one whose opening failed after
+        // its append. Opening it there (not on `seq == 1` only) heals that gap on the next send.
+        let moved = self.advance_own_mark(caller, &message).await?;
+        if moved.is_none() && message.conversation_id.direct_members().is_some() {
+            self.open_direct_conversation(&message, &caller.user_id)
+                .await?;
+            self.advance_own_mark(caller, &message).await?;
+        }
+        // The message is durable: delivery problems are logged, never turned into an error for
+        // a message the client would then think unsent (`sync` covers what a push missed).
+        if let Err(err) = self.deliver(caller, &message).await {
+            tracing::warn!(error = %err, "fan-out incomplete; recipients get it through sync");
+        }
 
         Ok(ServerEvent::Ack {
             client_msg_id: message.client_msg_id,
@@ -112,24 +113,45 @@ impl SendHandler {
         })
     }
 
+    async fn advance_own_mark(
+        &self,
+        caller: &Caller,
+        message: &StoredMessage,
+    ) -> Result<Option<chat_ports::Marks>, ChatError> {
+        self.memberships
+            .advance_mark(
+                &message.conversation_id,
+                &caller.user_id,
+                MarkKind::Read,
+                message.seq,
+            )
+            .await
+    }
+
     /// A direct conversation exists implicitly; its first message lists it for both users.
-    /// Idempotent, and re-run by a retried first message, so a crash in between heals.
-    async fn open_direct_conversation(&self, message: &StoredMessage) -> Result<(), ChatError> {
+    /// The other user's membership is written before the sender's, so "the sender is a member"
+    /// implies "so is the recipient", and the sender's missing membership is the one signal
+    /// `send` needs to heal a half-opened conversation. Idempotent.
+    async fn open_direct_conversation(
+        &self,
+        message: &StoredMessage,
+        sender: &UserId,
+    ) -> Result<(), ChatError> {
         let Some(pair) = message.conversation_id.direct_members() else {
             return Ok(());
         };
-        let members: Vec<Membership> = pair
-            .iter()
-            .map(|user| {
-                Membership::new(
-                    message.conversation_id.clone(),
-                    (*user).clone(),
-                    Role::Member,
-                    message.sent_at,
-                )
-            })
-            .collect();
-        self.memberships.add_members(&members).await
+        let membership = |user: &UserId| {
+            Membership::new(
+                message.conversation_id.clone(),
+                user.clone(),
+                Role::Member,
+                message.sent_at,
+            )
+        };
+        for user in pair.iter().filter(|u| **u != sender) {
+            self.memberships.add_members(&[membership(user)]).await?;
+        }
+        self.memberships.add_members(&[membership(sender)]).await
     }
 
     /// `message` to every member's online devices but the caller's own connection.
