@@ -10,12 +10,16 @@
 mod backoff;
 pub mod dynamo;
 mod errors;
+pub mod metering;
 mod pusher;
 mod s3;
 mod sns;
 
 pub use backoff::Backoff;
 pub use dynamo::{DynamoStore, Tables, create_tables};
-pub use pusher::{ApiGatewayPusher, management_client, management_endpoint};
+pub use metering::RequestMeter;
+pub use pusher::{
+    ApiGatewayPusher, management_client, management_client_metered, management_endpoint,
+};
 pub use s3::{MAX_PRESIGN_EXPIRY, S3BlobStore, s3_client};
 pub use sns::{PlatformApps, SnsPushNotifier};

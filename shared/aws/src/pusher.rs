@@ -25,6 +25,7 @@ use chat_ports::{ConnectionPusher, PortResult, PostOutcome};
 
 use crate::backoff::Backoff;
 use crate::errors::internal;
+use crate::metering::RequestMeter;
 
 /// The management endpoint of a deployed WebSocket API stage:
 /// `https://{api_id}.execute-api.{region}.amazonaws.com/{stage}`.
@@ -36,11 +37,22 @@ pub fn management_endpoint(api_id: &str, region: &str, stage: &str) -> String {
 /// `http://127.0.0.1:3001/local` for `chat-local`), with credentials and region from
 /// `sdk_config` and the SDK's retries off (see the module docs).
 pub fn management_client(sdk_config: &SdkConfig, endpoint_url: &str) -> Client {
-    let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk_config)
+    management_client_metered(sdk_config, endpoint_url, None)
+}
+
+/// [`management_client`], with every post counted by `meter` when one is given.
+pub fn management_client_metered(
+    sdk_config: &SdkConfig,
+    endpoint_url: &str,
+    meter: Option<&RequestMeter>,
+) -> Client {
+    let mut config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk_config)
         .endpoint_url(endpoint_url.trim_end_matches('/'))
-        .retry_config(RetryConfig::disabled())
-        .build();
-    Client::from_conf(config)
+        .retry_config(RetryConfig::disabled());
+    if let Some(meter) = meter {
+        config = config.interceptor(meter.clone());
+    }
+    Client::from_conf(config.build())
 }
 
 /// Posts frames to connections through the management API.

@@ -2,13 +2,14 @@
 //! their TTL, stream and index; the TTL attribute on connections, and on messages and their
 //! idempotency keys when a retention is set; appends racing from separate
 //! clients (separate Lambdas); retries of one send racing each other; history pages past
-//! DynamoDB's 1 MB response limit; heads in chunks of 100.
+//! DynamoDB's 1 MB response limit; heads in chunks of 100; the request meter's counts.
 
 mod support;
 
 use aws_sdk_dynamodb::types::{AttributeValue, StreamViewType, TimeToLiveStatus};
 use chat_aws::dynamo::TTL_ATTRIBUTE;
-use chat_aws::{DynamoStore, create_tables};
+use chat_aws::metering::item_size;
+use chat_aws::{DynamoStore, RequestMeter, create_tables};
 use chat_domain::{
     Body, ClientMsgId, ConnectionId, ConversationId, DeviceId, GroupId, MessageId, Millis,
     NewMessage, UserId,
@@ -330,4 +331,65 @@ async fn heads_are_read_in_chunks_of_100_and_in_the_order_asked() {
     let got: Vec<&ConversationId> = heads.iter().map(|h| &h.conversation_id).collect();
     assert_eq!(got, expected);
     assert!(heads.iter().all(|h| h.last_seq.get() == 1));
+}
+
+/// The request meter counts what the store really sends, and prices writes and reads from the
+/// items themselves: an append of a 3,000-byte body is one `GetItem` (the head) and one
+/// `TransactWriteItems` of three items at twice each item's 1 KB units; reading it back is one
+/// strongly consistent `Query` of one 4 KB unit.
+#[tokio::test]
+async fn the_request_meter_counts_requests_and_units_from_item_sizes() {
+    let tables = support::unique_tables();
+    create_tables(&support::moto_client(), &tables)
+        .await
+        .expect("create the tables on moto");
+    let meter = RequestMeter::for_tables(&tables);
+    let config = aws_sdk_dynamodb::config::Builder::from(&support::moto_sdk_config())
+        .interceptor(meter.clone())
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), tables.clone());
+    let conversation = group("metered");
+    let alice = user("metered-alice");
+    let message = draft(&conversation, &alice, "c1", "m-metered", "x".repeat(3000));
+    store.append(message).await.expect("append");
+    let appended = meter.snapshot();
+
+    // The items as stored, read without the meter.
+    let mut expected_write_units = 0.0;
+    for table in [&tables.messages, &tables.conversations, &tables.idempotency] {
+        let scan = support::moto_client()
+            .scan()
+            .table_name(table)
+            .send()
+            .await
+            .expect("scan");
+        assert_eq!(scan.items().len(), 1, "{table}");
+        let size = item_size(&scan.items()[0]);
+        expected_write_units += 2.0 * size.div_ceil(1024).max(1) as f64;
+    }
+    let transaction = &appended.operations["DynamoDB.TransactWriteItems"];
+    assert_eq!(transaction.requests, 1);
+    assert_eq!(transaction.write_units, expected_write_units);
+    assert!(expected_write_units >= 10.0, "{expected_write_units}"); // 3 + 1 + 1 units, twice
+    let head = &appended.operations["DynamoDB.GetItem"];
+    assert_eq!((head.requests, head.read_units), (1, 1.0));
+    assert_eq!(appended.total("DynamoDB").requests, 2, "{appended:?}");
+
+    store
+        .history(
+            &conversation,
+            HistoryQuery::After {
+                after: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("history");
+    let read = meter.snapshot().since(&appended);
+    assert_eq!(read.operations.len(), 1, "{read:?}");
+    let query = &read.operations["DynamoDB.Query"];
+    assert_eq!(
+        (query.requests, query.read_units, query.write_units),
+        (1, 1.0, 0.0)
+    );
 }
