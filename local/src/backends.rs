@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chat_aws::{ApiGatewayPusher, DynamoStore, Tables, create_tables, management_client};
+use chat_aws::{
+    ApiGatewayPusher, DynamoStore, RequestMeter, Tables, create_tables, management_client_metered,
+};
 use chat_ports::{ConnectionPusher, ConnectionStore, MembershipStore, MessageStore, UserStore};
 use chat_store_sqlite::SqliteStore;
 
@@ -54,6 +56,7 @@ pub(crate) async fn ports(
     config: &Config,
     registry: &Arc<Registry>,
     addr: SocketAddr,
+    meter: Option<&RequestMeter>,
 ) -> anyhow::Result<Ports> {
     match config.backend {
         Backend::Sqlite => {
@@ -62,17 +65,27 @@ pub(crate) async fn ports(
             let store = tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir)).await??;
             Ok(Ports::from_store(Arc::new(store), registry.clone()))
         }
-        Backend::Aws => aws_ports(config, addr).await,
+        Backend::Aws => aws_ports(config, addr, meter).await,
     }
 }
 
-async fn aws_ports(config: &Config, addr: SocketAddr) -> anyhow::Result<Ports> {
+async fn aws_ports(
+    config: &Config,
+    addr: SocketAddr,
+    meter: Option<&RequestMeter>,
+) -> anyhow::Result<Ports> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(endpoint) = &config.aws_endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }
     let sdk_config = loader.load().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+    let mut dynamodb_config = aws_sdk_dynamodb::config::Builder::from(&sdk_config);
+    let mut streams_config = aws_sdk_dynamodbstreams::config::Builder::from(&sdk_config);
+    if let Some(meter) = meter {
+        dynamodb_config = dynamodb_config.interceptor(meter.clone());
+        streams_config = streams_config.interceptor(meter.clone());
+    }
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(dynamodb_config.build());
     let tables = Tables::from_prefix(&config.table_prefix);
     if config.create_tables {
         create_tables(&dynamodb, &tables)
@@ -81,7 +94,7 @@ async fn aws_ports(config: &Config, addr: SocketAddr) -> anyhow::Result<Ports> {
     }
     let stream_arn = StreamPoller::stream_arn_of(&dynamodb, &tables.messages).await?;
     let stream = StreamSource {
-        client: aws_sdk_dynamodbstreams::Client::new(&sdk_config),
+        client: aws_sdk_dynamodbstreams::Client::from_conf(streams_config.build()),
         stream_arn,
         region: sdk_config
             .region()
@@ -90,7 +103,8 @@ async fn aws_ports(config: &Config, addr: SocketAddr) -> anyhow::Result<Ports> {
     let store = Arc::new(DynamoStore::new(dynamodb, tables));
     // The Lambdas push through API Gateway's management API; here the same adapter talks to
     // this server's own `@connections` endpoint.
-    let management = management_client(&sdk_config, &format!("http://{addr}/{STAGE}"));
+    let management =
+        management_client_metered(&sdk_config, &format!("http://{addr}/{STAGE}"), meter);
     let pusher: Arc<dyn ConnectionPusher> = Arc::new(ApiGatewayPusher::new(management));
     let mut ports = Ports::from_store(store, pusher);
     ports.stream = Some(stream);

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::gateway::{GatewayState, gateway_id};
+use crate::instruments;
 
 /// Dev tokens live as long as a working day.
 const DEV_TOKEN_TTL_SECS: i64 = 12 * 60 * 60;
@@ -75,7 +76,12 @@ pub(crate) async fn invoke(
             return error_response(&ChatError::internal("building the HTTP API event", err));
         }
     };
-    let response = state.app.http.handle(request).await;
+    let response = instruments::invoke(
+        state.app.invocations.as_ref(),
+        "http-api",
+        state.app.http.handle(request),
+    )
+    .await;
     let (parts, body) = response.into_parts();
     let bytes: Vec<u8> = match body {
         lambda_http::Body::Empty => Vec::new(),

@@ -13,6 +13,7 @@ mod backends;
 mod config;
 mod gateway;
 mod http_api;
+mod instruments;
 mod router;
 mod streams;
 mod wiring;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use config::{Backend, Config, DEV_JWT_SECRET};
+pub use instruments::{Instruments, InvocationMeter, InvocationTally};
 
 /// A running `chat-local`.
 pub struct LocalServer {
@@ -35,9 +37,17 @@ pub struct LocalServer {
 impl LocalServer {
     /// Opens the store, binds the address and starts serving in the background.
     pub async fn start(config: Config) -> anyhow::Result<LocalServer> {
+        LocalServer::start_with(config, Instruments::default()).await
+    }
+
+    /// [`LocalServer::start`], measured by `instruments` (the cost bench).
+    pub async fn start_with(
+        config: Config,
+        instruments: Instruments,
+    ) -> anyhow::Result<LocalServer> {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let app = Arc::new(wiring::App::build(&config, addr).await?);
+        let app = Arc::new(wiring::App::build(&config, addr, &instruments).await?);
         // The stream's iterators are taken before the first connection is served, so no
         // message written after start goes unfanned.
         let poller = match app.stream_poller() {

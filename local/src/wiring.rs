@@ -15,6 +15,7 @@ use chat_ports::{Clock, SystemClock};
 use crate::backends::StreamSource;
 use crate::config::Config;
 use crate::gateway::Registry;
+use crate::instruments::{Instruments, InvocationMeter};
 
 /// Every handler, built once, plus what the gateway itself needs.
 pub(crate) struct App {
@@ -36,15 +37,22 @@ pub(crate) struct App {
     pub clock: Arc<dyn Clock>,
     pub idle_timeout: std::time::Duration,
     pub max_connection_age: std::time::Duration,
+    /// Times each handler call as a Lambda invocation (the cost bench only).
+    pub invocations: Option<InvocationMeter>,
 }
 
 impl App {
-    pub async fn build(config: &Config, addr: SocketAddr) -> anyhow::Result<App> {
+    pub async fn build(
+        config: &Config,
+        addr: SocketAddr,
+        instruments: &Instruments,
+    ) -> anyhow::Result<App> {
         let secret = Secret::parse(&config.jwt_secret)?;
         let issuer_name = config.jwt_issuer.as_deref();
         let verifier = TokenVerifier::hs256(&secret, issuer_name);
         let registry = Arc::new(Registry::default());
-        let ports = crate::backends::ports(config, &registry, addr).await?;
+        let ports =
+            crate::backends::ports(config, &registry, addr, instruments.aws.as_ref()).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Ok(App {
             authorizer: AuthorizerHandler::new(verifier.clone()),
@@ -106,6 +114,7 @@ impl App {
             clock,
             idle_timeout: config.idle_timeout,
             max_connection_age: config.max_connection_age,
+            invocations: instruments.invocations.clone(),
         })
     }
 }
@@ -119,6 +128,7 @@ impl App {
                 source.stream_arn.clone(),
                 source.region.clone(),
                 handler.clone(),
+                self.invocations.clone(),
             )
         })
     }

@@ -4,6 +4,7 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use chat_domain::frames::action_of;
 
+use crate::instruments;
 use crate::wiring::App;
 
 /// The route keys with an integration of their own; anything else goes to `$default`.
@@ -24,12 +25,28 @@ pub(crate) async fn invoke(
     route_key: &str,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
+    let function = function_of(route_key);
+    instruments::invoke(app.invocations.as_ref(), function, async {
+        match function {
+            "connect" => app.connect.handle(event).await,
+            "disconnect" => app.disconnect.handle(event).await,
+            "send" => app.send.handle(event).await,
+            "receipt" => app.receipt.handle(event).await,
+            "sync" => app.sync.handle(event).await,
+            _ => app.default.handle(event).await,
+        }
+    })
+    .await
+}
+
+/// The Lambda function integrated with `route_key` (as in `template.yaml`).
+fn function_of(route_key: &str) -> &'static str {
     match route_key {
-        "$connect" => app.connect.handle(event).await,
-        "$disconnect" => app.disconnect.handle(event).await,
-        "send" => app.send.handle(event).await,
-        "ack" | "receipt" => app.receipt.handle(event).await,
-        "sync" => app.sync.handle(event).await,
-        _ => app.default.handle(event).await,
+        "$connect" => "connect",
+        "$disconnect" => "disconnect",
+        "send" => "send",
+        "ack" | "receipt" => "receipt",
+        "sync" => "sync",
+        _ => "default",
     }
 }

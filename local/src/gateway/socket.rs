@@ -29,6 +29,7 @@ use tokio::time::Instant;
 use super::events::{ConnectionMeta, EventExtra, authorizer_request, websocket_event};
 use super::registry::{ConnectionInfo, OUTBOX_FRAMES, Outbound};
 use super::{GatewayState, gateway_id, routes};
+use crate::instruments;
 
 /// `GET /local`: authorize, run `$connect`, upgrade.
 pub(crate) async fn upgrade(
@@ -112,7 +113,10 @@ fn authorize(
         tracing::error!(error = %err, "building the authorizer event failed");
         StatusCode::INTERNAL_SERVER_ERROR
     })?;
-    let response = app.authorizer.handle(&request).map_err(|err| {
+    let response = instruments::invoke_sync(app.invocations.as_ref(), "authorizer", || {
+        app.authorizer.handle(&request)
+    })
+    .map_err(|err| {
         tracing::info!(error = %err, "connection refused by the authorizer");
         StatusCode::UNAUTHORIZED
     })?;

@@ -27,6 +27,8 @@ use aws_sdk_dynamodbstreams::error::DisplayErrorContext;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use chat_handlers::StreamHandler;
 
+use crate::instruments::{self, InvocationMeter};
+
 pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(250);
 pub(crate) const BATCH_SIZE: i32 = 100;
 /// As `MaximumRetryAttempts` in `template.yaml`.
@@ -52,6 +54,8 @@ pub(crate) struct StreamPoller {
     stream_arn: String,
     region: String,
     handler: Arc<StreamHandler>,
+    /// Times each batch as an invocation of the `stream` function (the cost bench only).
+    invocations: Option<InvocationMeter>,
     shards: HashMap<String, Shard>,
     /// Shards read to their end: a later listing still shows them, they are not read again.
     finished: HashSet<String>,
@@ -63,12 +67,14 @@ impl StreamPoller {
         stream_arn: String,
         region: String,
         handler: Arc<StreamHandler>,
+        invocations: Option<InvocationMeter>,
     ) -> StreamPoller {
         StreamPoller {
             streams,
             stream_arn,
             region,
             handler,
+            invocations,
             shards: HashMap::new(),
             finished: HashSet::new(),
         }
@@ -232,7 +238,12 @@ impl StreamPoller {
             .iter()
             .filter_map(|record| self.deliverable(id, record))
             .collect();
-        let response = self.handler.handle(event).await;
+        let response = instruments::invoke(
+            self.invocations.as_ref(),
+            "stream",
+            self.handler.handle(event),
+        )
+        .await;
         let Some(failed) = response
             .batch_item_failures
             .first()
