@@ -3,6 +3,8 @@
 //! `--json PATH` writes them all. Benchmarks print; they never assert.
 
 mod coldstart;
+mod cost;
+mod dev_token;
 mod load;
 mod report;
 
@@ -22,6 +24,9 @@ struct Cli {
 enum Scenario {
     /// Pairs of WebSocket clients against chat-local (embedded store) and a bare relay.
     Load(load::LoadArgs),
+    /// AWS requests, units and dollars per 1:1 message: ours (chat-local --backend aws on
+    /// moto) against scan-all broadcast and inbox fan-out.
+    Cost(cost::CostArgs),
     /// Every Lambda binary's size, init time, first answer and RSS against a hello-world.
     Coldstart(coldstart::ColdstartArgs),
     /// (internal, run by `load`) The bare relay, as a child process.
@@ -37,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Load(args) => load::run(args).await,
         Scenario::Coldstart(args) => coldstart::run(args).await,
+        Scenario::Cost(args) => cost::run(args).await,
         Scenario::ServeRelay(args) => load::serve_relay(args).await,
         Scenario::ServeLocal(config) => load::serve_local(config).await,
     }

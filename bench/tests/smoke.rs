@@ -91,3 +91,77 @@ fn coldstart_smoke_measures_the_authorizer_and_the_reference() {
         );
     }
 }
+
+/// The cost scenario on moto (`MOTO_ENDPOINT`, started by ./scripts/test): every design carried
+/// its messages, the meter counted what each design is known to send, and the prices add up.
+#[test]
+fn cost_smoke_meters_ours_and_both_baselines() {
+    let endpoint = std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run ./scripts/test, which starts moto");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let json = dir.path().join("cost.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
+        .args(["cost", "--smoke", "--aws-endpoint", &endpoint, "--json"])
+        .arg(&json)
+        .output()
+        .expect("chat-bench runs");
+    assert!(
+        output.status.success(),
+        "chat-bench cost --smoke failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let figures: Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+    let runs = figures["runs"].as_array().expect("runs");
+    let design = |name: &str| {
+        runs.iter()
+            .find(|r| r["design"] == name)
+            .unwrap_or_else(|| panic!("no {name} run in {figures}"))
+    };
+    let ours = design("ours");
+    let steady = &ours["phases"]["steady"];
+    assert_eq!(steady["messages"], 4, "{steady}");
+    // One append transaction per message, and the peer's message posted once each.
+    let ops = &steady["aws"]["operations"];
+    assert_eq!(ops["DynamoDB.TransactWriteItems"]["requests"], 4, "{ops}");
+    assert_eq!(
+        ops["ApiGatewayManagementApi.PostToConnection"]["requests"], 4,
+        "{ops}"
+    );
+    assert_eq!(steady["lambda"]["send"]["invocations"], 4, "{steady}");
+    // send in, ack out, message out: three API Gateway messages each.
+    assert_eq!(steady["api_gateway_messages"], 12, "{steady}");
+    let per = &ours["per_message"];
+    assert!(
+        per["write_units"].as_f64() >= Some(6.0),
+        "a transaction of three items: {per}"
+    );
+
+    // Scan-all: one Scan and a post to each of the 4 connections per message.
+    let scan = &design("scan-all broadcast")["phases"]["steady"]["aws"]["operations"];
+    assert_eq!(scan["DynamoDB.Scan"]["requests"], 4, "{scan}");
+    assert_eq!(
+        scan["ApiGatewayManagementApi.PostToConnection"]["requests"], 16,
+        "{scan}"
+    );
+    // Inbox: one PutItem per member per message.
+    let inbox = &design("inbox fan-out")["phases"]["steady"]["aws"]["operations"];
+    assert_eq!(inbox["DynamoDB.PutItem"]["requests"], 8, "{inbox}");
+
+    for run in runs {
+        let d = &run["per_message"]["dollars_per_million"];
+        let parts: f64 = [
+            "dynamodb",
+            "api_gateway_messages",
+            "api_gateway_connection_minutes",
+            "lambda",
+            "sns",
+        ]
+        .iter()
+        .map(|k| d[*k].as_f64().expect("a price"))
+        .sum();
+        let total = d["total"].as_f64().expect("a total");
+        assert!(total > 0.0 && (total - parts).abs() < 1e-9, "{d}");
+    }
+}

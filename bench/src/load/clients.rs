@@ -27,6 +27,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::schedule::Step;
 use super::tally::{Mark, ReaderReport, Report, StepTally, Tally, WriterReport};
+use crate::dev_token::dev_token;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Sink = futures_util::stream::SplitSink<Socket, Message>;
@@ -173,19 +174,8 @@ async fn connect_one(
     endpoint: &Endpoint,
     index: u32,
 ) -> anyhow::Result<Socket> {
-    #[derive(Deserialize)]
-    struct Token {
-        token: String,
-    }
-    let token: Token = http
-        .post(format!("{}/dev/token", endpoint.http))
-        .json(&serde_json::json!({ "user_id": user(index) }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let url = format!("{}?token={}&device=bench", endpoint.ws, token.token);
+    let token = dev_token(http, &endpoint.http, &user(index)).await?;
+    let url = format!("{}?token={token}&device=bench", endpoint.ws);
     // Nagle off, as browsers and mobile WebSocket stacks do: small frames go out at once.
     let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
     Ok(socket)
