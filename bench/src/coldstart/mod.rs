@@ -7,7 +7,9 @@
 //! `GET /runtime/invocation/next` (init), to its first answer (init plus one invocation, which
 //! for most functions includes a DynamoDB round trip to `--aws-endpoint`), and its peak RSS
 //! (`VmHWM`). The arm64 binaries are measured for size only: this machine cannot run them.
+//! Each function sees a Lambda-like certificate store (`certs.rs`).
 
+mod certs;
 mod events;
 mod runtime_api;
 
@@ -19,6 +21,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::report::{self, Machine};
+use certs::{CertLayout, CertStore};
 use runtime_api::RuntimeApi;
 
 /// The functions, by binary name, and the reference last.
@@ -54,6 +57,10 @@ pub struct ColdstartArgs {
     /// for the functions that need AWS.
     #[arg(long, env = "MOTO_ENDPOINT")]
     pub aws_endpoint: Option<String>,
+    /// The certificate store the functions see: `al2023` (the host's CA bundle alone in its
+    /// directory, as on Lambda's `provided.al2023`) or `host` (this machine's, as it is).
+    #[arg(long, value_enum, default_value = "al2023")]
+    pub cert_layout: CertLayout,
     /// Two runs of the authorizer and the reference only: proves the scenario works.
     #[arg(long)]
     pub smoke: bool,
@@ -83,6 +90,7 @@ struct Report {
     command: String,
     machine: Machine,
     runs_per_function: usize,
+    cert_layout: CertLayout,
     functions: Vec<FunctionFigures>,
 }
 
@@ -103,8 +111,9 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
     let machine = Machine::read();
     let started_at = report::now();
     println!(
-        "coldstart: {machine}; {runs} cold starts per function; binaries in {}",
-        bin_dir.display()
+        "coldstart: {machine}; {runs} cold starts per function; binaries in {}; certificate store: {:?}",
+        bin_dir.display(),
+        args.cert_layout
     );
     let table_prefix = match &args.aws_endpoint {
         Some(endpoint) => Some(create_tables(endpoint).await?),
@@ -116,6 +125,7 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
         }
     };
 
+    let certs = CertStore::for_layout(args.cert_layout)?;
     let api = RuntimeApi::default();
     let api_addr = api.start().await?;
     let token = token()?;
@@ -134,8 +144,15 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
         for _ in 0..runs {
             let now_ms = report::epoch_ms();
             api.arm(events::for_function(name, &token, now_ms));
-            let sample =
-                cold_start(&binary, api_addr, &api, &args, table_prefix.as_deref()).await?;
+            let sample = cold_start(
+                &binary,
+                api_addr,
+                &api,
+                &args,
+                table_prefix.as_deref(),
+                certs.as_ref(),
+            )
+            .await?;
             inits.extend(sample.init_ms);
             answers_ms.extend(sample.answer_ms);
             rss.extend(sample.peak_rss_kb);
@@ -169,6 +186,7 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
             command: report::command_line(),
             machine,
             runs_per_function: runs,
+            cert_layout: args.cert_layout,
             functions: figures,
         };
         report::write_json(path, &report)?;
@@ -189,6 +207,7 @@ async fn cold_start(
     api: &RuntimeApi,
     args: &ColdstartArgs,
     table_prefix: Option<&str>,
+    certs: Option<&CertStore>,
 ) -> anyhow::Result<Sample> {
     let name = binary
         .file_name()
@@ -216,6 +235,9 @@ async fn cold_start(
         .kill_on_drop(true);
     if let Some(endpoint) = &args.aws_endpoint {
         command.env("AWS_ENDPOINT_URL", endpoint);
+    }
+    for (name, value) in certs.map(CertStore::env).into_iter().flatten() {
+        command.env(name, value);
     }
     let started = Instant::now();
     let mut child = command
