@@ -24,7 +24,7 @@ use crate::report::{self, Machine, Table};
 use baselines::{Design, Sink};
 use pricing::{Measured, PerMessage, Prices};
 
-/// Every message's body: a typical short chat line (100 bytes).
+/// Every message's body: a typical short chat line (91 bytes).
 pub(crate) const BODY: &str =
     "On my way, running ten minutes late: the train stopped at the bridge. Order for me? Thanks!";
 
@@ -105,6 +105,9 @@ pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
             "cost: no AWS credentials in the environment; for moto any will do: \
              AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1"
         );
+    }
+    if args.messages_per_user_minute.is_nan() || args.messages_per_user_minute <= 0.0 {
+        bail!("cost: --messages-per-user-minute must be above 0");
     }
     if let Some(odd) = args.users.iter().find(|&&m| m < 2 || m % 2 == 1) {
         bail!("cost: --users {odd}: users talk in pairs, so M must be even and at least 2");
@@ -245,6 +248,9 @@ fn print_users(users: u32, runs: &[DesignReport]) {
     );
 }
 
+/// The M the cost target is set at.
+const TARGET_USERS: u32 = 1000;
+
 fn print_targets(runs: &[DesignReport]) {
     println!("Targets (printed, never asserted):");
     for run in runs.iter().filter(|r| r.design == "ours") {
@@ -254,21 +260,23 @@ fn print_targets(runs: &[DesignReport]) {
             run.users, p.dynamodb_write_requests, p.dynamodb_queries
         );
     }
-    let largest = runs.iter().map(|r| r.users).max().unwrap_or(0);
     let total = |design: &str| {
         runs.iter()
-            .find(|r| r.users == largest && r.design == design)
+            .find(|r| r.users == TARGET_USERS && r.design == design)
             .map(|r| r.per_message.dollars_per_million.total)
     };
-    if let (Some(ours), Some(scan)) = (total("ours"), total(Design::ScanAll.name())) {
-        let verdict = if scan / ours >= 10.0 {
-            "met"
-        } else {
-            "not met"
-        };
-        println!(
-            "  scan-all ÷ ours at M = {largest}: {} (target ≥ 10× at 1,000 users): {verdict}",
-            report::ratio(scan / ours)
-        );
+    match (total("ours"), total(Design::ScanAll.name())) {
+        (Some(ours), Some(scan)) => {
+            let verdict = if scan / ours >= 10.0 {
+                "met"
+            } else {
+                "not met"
+            };
+            println!(
+                "  scan-all ÷ ours at M = 1,000: {} (target ≥ 10×): {verdict}",
+                report::ratio(scan / ours)
+            );
+        }
+        _ => println!("  scan-all ÷ ours at M = 1,000 (target ≥ 10×): not measured in this run"),
     }
 }

@@ -2,6 +2,7 @@
 //! request meter rides on its SDK clients) on fresh tables of the emulator, M WebSocket
 //! clients in pairs, each sending its peer `per_user` messages and awaiting each `ack`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -45,7 +46,15 @@ struct Client {
     index: u32,
     sink: Mutex<SplitSink<Socket, Message>>,
     acks: Mutex<mpsc::UnboundedReceiver<String>>,
-    received: Arc<AtomicU64>,
+    /// The `client_msg_id`s of the messages this client received: a duplicate cannot stand
+    /// in for a missing message.
+    received: Arc<std::sync::Mutex<HashSet<String>>>,
+}
+
+impl Client {
+    fn received(&self) -> u64 {
+        self.received.lock().map_or(0, |ids| ids.len() as u64)
+    }
 }
 
 /// Clients connecting at once.
@@ -146,18 +155,23 @@ async fn connect_one(
         .with_context(|| format!("connecting client {index}"))?;
     let (sink, mut stream) = socket.split();
     let (ack_tx, acks) = mpsc::unbounded_channel();
-    let received = Arc::new(AtomicU64::new(0));
+    let received = Arc::new(std::sync::Mutex::new(HashSet::new()));
     let counted = received.clone();
     tokio::spawn(async move {
         while let Some(Ok(frame)) = stream.next().await {
             let Message::Text(text) = frame else { continue };
             frames.count(text.len());
-            match kind_of(&text).as_deref() {
-                Some("ack") | Some("error") => {
+            let Some(event) = event_of(&text) else {
+                continue;
+            };
+            match event.kind.as_str() {
+                "ack" | "error" => {
                     let _ = ack_tx.send(text.to_string());
                 }
-                Some("message") => {
-                    counted.fetch_add(1, Ordering::Relaxed);
+                "message" => {
+                    if let (Some(id), Ok(mut ids)) = (event.client_msg_id, counted.lock()) {
+                        ids.insert(id);
+                    }
                 }
                 _ => {}
             }
@@ -175,13 +189,15 @@ fn user(index: u32) -> String {
     format!("u{index}")
 }
 
-fn kind_of(text: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Kind {
-        #[serde(rename = "type")]
-        kind: String,
-    }
-    serde_json::from_str::<Kind>(text).ok().map(|k| k.kind)
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    client_msg_id: Option<String>,
+}
+
+fn event_of(text: &str) -> Option<Event> {
+    serde_json::from_str(text).ok()
 }
 
 /// Each of `senders` (indexes into `clients`) sends `count` messages to its peer, one message
@@ -193,10 +209,7 @@ async fn exchange(
     count: u32,
     frames: &Arc<Frames>,
 ) -> anyhow::Result<()> {
-    let mut expected: Vec<u64> = clients
-        .iter()
-        .map(|c| c.received.load(Ordering::Relaxed))
-        .collect();
+    let mut expected: Vec<u64> = clients.iter().map(|c| c.received()).collect();
     for &sender in senders {
         expected[sender ^ 1] += u64::from(count);
     }
@@ -210,7 +223,7 @@ async fn exchange(
         let missing: u64 = clients
             .iter()
             .zip(&expected)
-            .map(|(c, &e)| e.saturating_sub(c.received.load(Ordering::Relaxed)))
+            .map(|(c, &e)| e.saturating_sub(c.received()))
             .sum();
         if missing == 0 {
             return Ok(());
@@ -235,7 +248,7 @@ async fn send_one(client: &Client, k: u32, frames: &Frames) -> anyhow::Result<()
         .await
         .context("no ack within a minute")?
         .context("the socket closed before the ack")?;
-    if kind_of(&answer).as_deref() != Some("ack") {
+    if event_of(&answer).is_none_or(|e| e.kind != "ack") {
         bail!("client {} got {answer} instead of an ack", client.index);
     }
     Ok(())

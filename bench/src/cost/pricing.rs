@@ -57,7 +57,7 @@ pub struct PerMessage {
     pub dollars_per_million: Dollars,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Dollars {
     pub dynamodb: f64,
     pub api_gateway_messages: f64,
@@ -149,19 +149,6 @@ impl Measured {
         PerMessage {
             dollars_per_million: dollars.with_total(),
             ..per
-        }
-    }
-}
-
-impl Default for Dollars {
-    fn default() -> Dollars {
-        Dollars {
-            dynamodb: 0.0,
-            api_gateway_messages: 0.0,
-            api_gateway_connection_minutes: 0.0,
-            lambda: 0.0,
-            sns: 0.0,
-            total: 0.0,
         }
     }
 }

@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::Client;
 use crate::backoff::Backoff;
 use messages::lanes::Lanes;
 
-pub use tables::{TTL_ATTRIBUTE, Tables, create_tables};
+pub use tables::{TTL_ATTRIBUTE, Tables, create_tables, indexed_tables};
 
 /// Every storage port over DynamoDB. Cheap to clone: clones share the SDK client (and its
 /// connection pool) and the table names.

@@ -136,6 +136,16 @@ fn specs(tables: &Tables) -> [TableSpec<'_>; 6] {
     ]
 }
 
+/// The tables whose items are also written to a global secondary index, and how many (what the
+/// request meter needs to count index writes), from the same definitions `create_tables` uses.
+pub fn indexed_tables(tables: &Tables) -> std::collections::HashMap<String, u32> {
+    specs(tables)
+        .iter()
+        .filter(|spec| spec.gsi.is_some())
+        .map(|spec| (spec.name.to_string(), 1))
+        .collect()
+}
+
 fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, ChatError> {
     KeySchemaElement::builder()
         .attribute_name(name)

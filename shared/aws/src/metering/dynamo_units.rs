@@ -3,35 +3,44 @@
 //!
 //! - writes: 1 unit per 1 KB of the item written (rounded up, at least 1); transactional
 //!   writes twice that; every global secondary index the item is written to costs the same
-//!   again (our indexes project ALL attributes);
+//!   again (our indexes project ALL attributes). A write whose condition fails is billed for
+//!   the table (not the index, which it never reached); any other failed request for nothing;
 //! - reads: 1 unit per 4 KB (rounded up, at least 1) strongly consistent, half that eventually
 //!   consistent; `GetItem`/`BatchGetItem` round each item, `Query`/`Scan` the total of the page;
 //!   index queries are always eventually consistent.
 //!
-//! Some sizes are not visible to a client and are estimated: an `UpdateItem` is sized from its
-//! key plus the values it sets (AWS bills the larger of the item before and after), a
-//! `DeleteItem` from its key. Every item this project updates or deletes is well under 1 KB
-//! (`docs/data-model.md`), where both rules give the same single unit. A `Query` or `Scan`
-//! with a filter is billed for every item read before the filter, but only the items that
-//! pass come back: the meter undercounts by the items dropped (here: expired connections,
-//! none in the benchmarks).
+//! Some sizes are not visible to a client and are estimated from below: an `UpdateItem` is
+//! sized from its key plus the values it sets, or from the item it returns when it asks for
+//! one (AWS bills the larger of the item before and after); a `DeleteItem` from the item it
+//! returns, else its key; a read from the attributes returned (a projection still reads the
+//! whole item). A `Query` or `Scan` with a filter is billed for every item read before the
+//! filter, but only the items that pass come back. Every item this project updates, deletes or
+//! projects is well under 1 KB (`docs/data-model.md`), where these estimates give the billed
+//! single unit; the filtered rows (expired connections) do not occur in the benchmarks.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::batch_get_item::{BatchGetItemInput, BatchGetItemOutput};
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemInput;
+use aws_sdk_dynamodb::operation::delete_item::{
+    DeleteItemError, DeleteItemInput, DeleteItemOutput,
+};
 use aws_sdk_dynamodb::operation::get_item::{GetItemInput, GetItemOutput};
-use aws_sdk_dynamodb::operation::put_item::PutItemInput;
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemInput};
 use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
 use aws_sdk_dynamodb::operation::scan::{ScanInput, ScanOutput};
 use aws_sdk_dynamodb::operation::transact_get_items::{
     TransactGetItemsInput, TransactGetItemsOutput,
 };
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_smithy_runtime_api::client::interceptors::context::{Input, Output};
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsInput,
+};
+use aws_sdk_dynamodb::operation::update_item::{
+    UpdateItemError, UpdateItemInput, UpdateItemOutput,
+};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_smithy_runtime_api::client::interceptors::context::{Error, Input, Output};
+use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
 
 use super::item_size::{item_size, value_size};
 
@@ -43,21 +52,82 @@ const READ_UNIT_BYTES: u64 = 4096;
 /// Tables whose items are also written to global secondary indexes: table name → how many.
 pub type IndexedTables = HashMap<String, u32>;
 
+/// How a request ended, as far as billing cares.
+pub(crate) enum Outcome<'a> {
+    Done(&'a Output),
+    /// A condition (or a transaction's) failed: the writes were billed, the indexes untouched.
+    ConditionFailed,
+    /// Throttled, invalid, or lost on the way: not billed.
+    Failed,
+}
+
+impl<'a> Outcome<'a> {
+    pub(crate) fn of(result: Option<Result<&'a Output, &OrchestratorError<Error>>>) -> Outcome<'a> {
+        match result {
+            Some(Ok(output)) => Outcome::Done(output),
+            Some(Err(err)) if err.as_operation_error().is_some_and(condition_failed) => {
+                Outcome::ConditionFailed
+            }
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+fn condition_failed(error: &Error) -> bool {
+    error
+        .downcast_ref::<PutItemError>()
+        .is_some_and(PutItemError::is_conditional_check_failed_exception)
+        || error
+            .downcast_ref::<UpdateItemError>()
+            .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
+        || error
+            .downcast_ref::<DeleteItemError>()
+            .is_some_and(DeleteItemError::is_conditional_check_failed_exception)
+        || error
+            .downcast_ref::<TransactWriteItemsError>()
+            .is_some_and(TransactWriteItemsError::is_transaction_canceled_exception)
+}
+
 /// What is known once the request is built: its writes, and how its reads will be billed.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RequestCost {
-    pub write_units: f64,
+    writes: Vec<Write>,
     read: ReadRule,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone)]
+struct Write {
+    size: u64,
+    /// 2 in a transaction.
+    factor: f64,
+    indexes: u32,
+    refine: Refine,
+}
+
+/// Where the answer tells the real size of a write.
+#[derive(Debug, Clone, Copy)]
+enum Refine {
+    None,
+    /// `UpdateItem` returning the item (`ALL_NEW`/`ALL_OLD`).
+    Updated,
+    /// `DeleteItem`; with `ALL_OLD`, no attributes back means there was no item (and no index
+    /// entry to delete).
+    Deleted {
+        returns_old: bool,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
 enum ReadRule {
     #[default]
     None,
     /// `GetItem`: the item, rounded.
     Item { strong: bool },
-    /// `BatchGetItem`: each requested item rounded; a key not found still costs the minimum.
-    Items { strong: bool, requested: usize },
+    /// `BatchGetItem`: each requested item rounded; a key not found still costs the minimum;
+    /// unprocessed keys cost nothing (they come back in a later request).
+    Items {
+        tables: HashMap<String, (usize, bool)>,
+    },
     /// `TransactGetItems`: each item rounded, strongly consistent, twice.
     Transactional,
     /// `Query`/`Scan`: the page's total, rounded.
@@ -67,24 +137,43 @@ enum ReadRule {
 impl RequestCost {
     /// The cost of the request in `input`, if it is a DynamoDB data operation.
     pub(crate) fn of_input(input: &Input, indexed: &IndexedTables) -> RequestCost {
-        let writes = |table: Option<&str>, size: u64, factor: f64| {
-            let indexes = table.and_then(|t| indexed.get(t)).copied().unwrap_or(0);
-            factor * write_units(size) * f64::from(1 + indexes)
+        let write = |table: &str, size: u64, factor: f64, refine: Refine| Write {
+            size,
+            factor,
+            indexes: indexed.get(table).copied().unwrap_or(0),
+            refine,
+        };
+        let writing = |writes: Vec<Write>| RequestCost {
+            writes,
+            read: ReadRule::None,
+        };
+        let reading = |read: ReadRule| RequestCost {
+            writes: Vec::new(),
+            read,
         };
         if let Some(put) = input.downcast_ref::<PutItemInput>() {
             let size = put.item().map_or(0, item_size);
-            return RequestCost::writing(writes(put.table_name(), size, 1.0));
+            let table = put.table_name().unwrap_or_default();
+            return writing(vec![write(table, size, 1.0, Refine::None)]);
         }
         if let Some(update) = input.downcast_ref::<UpdateItemInput>() {
             let size = update_size(update.key(), update.expression_attribute_values());
-            return RequestCost::writing(writes(update.table_name(), size, 1.0));
+            let table = update.table_name().unwrap_or_default();
+            return writing(vec![write(table, size, 1.0, Refine::Updated)]);
         }
         if let Some(delete) = input.downcast_ref::<DeleteItemInput>() {
             let size = delete.key().map_or(0, item_size);
-            return RequestCost::writing(writes(delete.table_name(), size, 1.0));
+            let returns_old = delete.return_values() == Some(&ReturnValue::AllOld);
+            let table = delete.table_name().unwrap_or_default();
+            return writing(vec![write(
+                table,
+                size,
+                1.0,
+                Refine::Deleted { returns_old },
+            )]);
         }
         if let Some(batch) = input.downcast_ref::<BatchWriteItemInput>() {
-            let mut units = 0.0;
+            let mut writes = Vec::new();
             for (table, requests) in batch.request_items().into_iter().flatten() {
                 for request in requests {
                     let size = match (request.put_request(), request.delete_request()) {
@@ -92,100 +181,134 @@ impl RequestCost {
                         (None, Some(delete)) => item_size(delete.key()),
                         (None, None) => 0,
                     };
-                    units += writes(Some(table), size, 1.0);
+                    writes.push(write(table, size, 1.0, Refine::None));
                 }
             }
-            return RequestCost::writing(units);
+            return writing(writes);
         }
         if let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() {
-            let mut units = 0.0;
+            let mut writes = Vec::new();
             for item in transaction.transact_items() {
-                let (table, size) = if let Some(put) = item.put() {
-                    (put.table_name(), item_size(put.item()))
+                if let Some(put) = item.put() {
+                    writes.push(write(
+                        put.table_name(),
+                        item_size(put.item()),
+                        2.0,
+                        Refine::None,
+                    ));
                 } else if let Some(update) = item.update() {
                     let size =
                         update_size(Some(update.key()), update.expression_attribute_values());
-                    (update.table_name(), size)
+                    writes.push(write(update.table_name(), size, 2.0, Refine::None));
                 } else if let Some(delete) = item.delete() {
-                    (delete.table_name(), item_size(delete.key()))
+                    writes.push(write(
+                        delete.table_name(),
+                        item_size(delete.key()),
+                        2.0,
+                        Refine::None,
+                    ));
                 } else if let Some(check) = item.condition_check() {
                     // A condition check writes nothing, so no index either.
-                    units += 2.0 * write_units(item_size(check.key()));
-                    continue;
-                } else {
-                    continue;
-                };
-                units += writes(Some(table), size, 2.0);
+                    let mut checked = write(
+                        check.table_name(),
+                        item_size(check.key()),
+                        2.0,
+                        Refine::None,
+                    );
+                    checked.indexes = 0;
+                    writes.push(checked);
+                }
             }
-            return RequestCost::writing(units);
+            return writing(writes);
         }
         if let Some(get) = input.downcast_ref::<GetItemInput>() {
-            return RequestCost::reading(ReadRule::Item {
+            return reading(ReadRule::Item {
                 strong: get.consistent_read() == Some(true),
             });
         }
         if let Some(batch) = input.downcast_ref::<BatchGetItemInput>() {
-            let tables = batch.request_items().into_iter().flatten();
-            let requested = tables.clone().map(|(_, keys)| keys.keys().len()).sum();
-            let strong = tables
-                .map(|(_, keys)| keys.consistent_read())
-                .any(|c| c == Some(true));
-            return RequestCost::reading(ReadRule::Items { strong, requested });
+            let tables = batch
+                .request_items()
+                .into_iter()
+                .flatten()
+                .map(|(table, keys)| {
+                    (
+                        table.clone(),
+                        (keys.keys().len(), keys.consistent_read() == Some(true)),
+                    )
+                })
+                .collect();
+            return reading(ReadRule::Items { tables });
         }
         if input.downcast_ref::<TransactGetItemsInput>().is_some() {
-            return RequestCost::reading(ReadRule::Transactional);
+            return reading(ReadRule::Transactional);
         }
         if let Some(query) = input.downcast_ref::<QueryInput>() {
             let strong = query.index_name().is_none() && query.consistent_read() == Some(true);
-            return RequestCost::reading(ReadRule::Page { strong });
+            return reading(ReadRule::Page { strong });
         }
         if let Some(scan) = input.downcast_ref::<ScanInput>() {
             let strong = scan.index_name().is_none() && scan.consistent_read() == Some(true);
-            return RequestCost::reading(ReadRule::Page { strong });
+            return reading(ReadRule::Page { strong });
         }
         RequestCost::default()
     }
 
-    fn writing(write_units: f64) -> RequestCost {
-        RequestCost {
-            write_units,
-            read: ReadRule::None,
-        }
-    }
-
-    fn reading(read: ReadRule) -> RequestCost {
-        RequestCost {
-            write_units: 0.0,
-            read,
-        }
+    /// The write units billed for `outcome`.
+    pub(crate) fn write_units(&self, outcome: &Outcome<'_>) -> f64 {
+        self.writes
+            .iter()
+            .map(|write| match outcome {
+                Outcome::Failed => 0.0,
+                Outcome::ConditionFailed => write.factor * write_units(write.size),
+                Outcome::Done(output) => {
+                    let (size, indexes) = write.refined(output);
+                    write.factor * write_units(size) * f64::from(1 + indexes)
+                }
+            })
+            .sum()
     }
 
     /// The read units of the answer (none for a failed request).
-    pub(crate) fn read_units(&self, output: Option<&Output>) -> f64 {
-        let Some(output) = output else { return 0.0 };
-        match self.read {
+    pub(crate) fn read_units(&self, outcome: &Outcome<'_>) -> f64 {
+        let Outcome::Done(output) = outcome else {
+            return 0.0;
+        };
+        match &self.read {
             ReadRule::None => 0.0,
             ReadRule::Item { strong } => {
                 let size = output
                     .downcast_ref::<GetItemOutput>()
                     .and_then(GetItemOutput::item)
                     .map_or(0, item_size);
-                read_units(size, strong)
+                read_units(size, *strong)
             }
-            ReadRule::Items { strong, requested } => {
-                let found: Vec<u64> = output
-                    .downcast_ref::<BatchGetItemOutput>()
-                    .and_then(BatchGetItemOutput::responses)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|(_, items)| items.iter().map(item_size))
-                    .collect();
-                let missing = requested.saturating_sub(found.len());
-                found
+            ReadRule::Items { tables } => {
+                let Some(out) = output.downcast_ref::<BatchGetItemOutput>() else {
+                    return 0.0;
+                };
+                tables
                     .iter()
-                    .map(|&size| read_units(size, strong))
-                    .sum::<f64>()
-                    + missing as f64 * read_units(0, strong)
+                    .map(|(table, &(requested, strong))| {
+                        let found: Vec<u64> = out
+                            .responses()
+                            .and_then(|r| r.get(table))
+                            .into_iter()
+                            .flatten()
+                            .map(item_size)
+                            .collect();
+                        let unprocessed = out
+                            .unprocessed_keys()
+                            .and_then(|u| u.get(table))
+                            .map_or(0, |keys| keys.keys().len());
+                        let missing = requested.saturating_sub(found.len() + unprocessed);
+                        found
+                            .iter()
+                            .map(|&size| read_units(size, strong))
+                            .sum::<f64>()
+                            + missing as f64 * read_units(0, strong)
+                    })
+                    .sum()
             }
             ReadRule::Transactional => output
                 .downcast_ref::<TransactGetItemsOutput>()
@@ -202,7 +325,34 @@ impl RequestCost {
                     .map(QueryOutput::items)
                     .or_else(|| output.downcast_ref::<ScanOutput>().map(ScanOutput::items));
                 let total = items.into_iter().flatten().map(item_size).sum();
-                read_units(total, strong)
+                read_units(total, *strong)
+            }
+        }
+    }
+}
+
+impl Write {
+    /// The billed size and index writes, now that the answer is known.
+    fn refined(&self, output: &Output) -> (u64, u32) {
+        match self.refine {
+            Refine::None => (self.size, self.indexes),
+            Refine::Updated => {
+                let returned = output
+                    .downcast_ref::<UpdateItemOutput>()
+                    .and_then(UpdateItemOutput::attributes)
+                    .map_or(0, item_size);
+                (self.size.max(returned), self.indexes)
+            }
+            Refine::Deleted { returns_old } => {
+                let old = output
+                    .downcast_ref::<DeleteItemOutput>()
+                    .and_then(DeleteItemOutput::attributes)
+                    .filter(|attributes| !attributes.is_empty());
+                match old {
+                    Some(old) => (item_size(old), self.indexes),
+                    None if returns_old => (self.size, 0),
+                    None => (self.size, self.indexes),
+                }
             }
         }
     }
@@ -229,7 +379,11 @@ fn read_units(size: u64, strong: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+    use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
+    use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     fn item(body_bytes: usize) -> Item {
         HashMap::from([
@@ -248,27 +402,39 @@ mod tests {
         RequestCost::of_input(&Input::erase(input), indexed)
     }
 
+    fn done(output: impl std::fmt::Debug + Send + Sync + 'static) -> Output {
+        Output::erase(output)
+    }
+
     #[test]
-    fn writes_round_up_per_kilobyte_and_count_indexes() -> Result<(), Box<dyn std::error::Error>> {
+    fn writes_round_up_per_kilobyte_and_count_indexes() -> TestResult {
         let none = IndexedTables::new();
+        let ok = done(PutItemOutput::builder().build());
         let small = PutItemInput::builder()
             .table_name("t")
             .set_item(Some(item(10)))
             .build()?;
-        assert_eq!(cost(small, &none).write_units, 1.0);
+        assert_eq!(cost(small, &none).write_units(&Outcome::Done(&ok)), 1.0);
         // 2 + 1 + 4 + 1,100 bytes: two units.
         let large = PutItemInput::builder()
             .table_name("t")
             .set_item(Some(item(1100)))
             .build()?;
-        assert_eq!(cost(large.clone(), &none).write_units, 2.0);
+        assert_eq!(
+            cost(large.clone(), &none).write_units(&Outcome::Done(&ok)),
+            2.0
+        );
         let indexed = IndexedTables::from([("t".to_string(), 1)]);
-        assert_eq!(cost(large, &indexed).write_units, 4.0);
+        let large = cost(large, &indexed);
+        assert_eq!(large.write_units(&Outcome::Done(&ok)), 4.0);
+        // A failed condition is billed for the table only; a throttled request not at all.
+        assert_eq!(large.write_units(&Outcome::ConditionFailed), 2.0);
+        assert_eq!(large.write_units(&Outcome::Failed), 0.0);
         Ok(())
     }
 
     #[test]
-    fn transactions_cost_twice_per_item() -> Result<(), Box<dyn std::error::Error>> {
+    fn transactions_cost_twice_per_item() -> TestResult {
         let put = Put::builder()
             .table_name("t")
             .set_item(Some(item(10)))
@@ -284,19 +450,58 @@ mod tests {
             .transact_items(TransactWriteItem::builder().put(put).build())
             .transact_items(TransactWriteItem::builder().update(update).build())
             .build()?;
-        assert_eq!(cost(input, &IndexedTables::new()).write_units, 6.0);
+        let ok = done(TransactWriteItemsOutput::builder().build());
+        let indexed = IndexedTables::from([("h".to_string(), 1)]);
+        let transaction = cost(input, &indexed);
+        assert_eq!(transaction.write_units(&Outcome::Done(&ok)), 8.0);
+        assert_eq!(transaction.write_units(&Outcome::ConditionFailed), 6.0);
         Ok(())
     }
 
     #[test]
-    fn reads_round_per_item_or_per_page() -> Result<(), Box<dyn std::error::Error>> {
+    fn a_delete_of_nothing_writes_no_index_and_updates_bill_the_larger_item() -> TestResult {
+        let indexed = IndexedTables::from([("t".to_string(), 1)]);
+        let delete = DeleteItemInput::builder()
+            .table_name("t")
+            .set_key(Some(item(0)))
+            .return_values(ReturnValue::AllOld)
+            .build()?;
+        let delete = cost(delete, &indexed);
+        let absent = done(DeleteItemOutput::builder().build());
+        assert_eq!(delete.write_units(&Outcome::Done(&absent)), 1.0);
+        let present = done(
+            DeleteItemOutput::builder()
+                .set_attributes(Some(item(1100)))
+                .build(),
+        );
+        assert_eq!(delete.write_units(&Outcome::Done(&present)), 4.0);
+
+        let update = UpdateItemInput::builder()
+            .table_name("u")
+            .set_key(Some(item(0)))
+            .update_expression("SET n = :n")
+            .expression_attribute_values(":n", AttributeValue::N("7".into()))
+            .return_values(ReturnValue::AllNew)
+            .build()?;
+        let update = cost(update, &IndexedTables::new());
+        let after = done(
+            UpdateItemOutput::builder()
+                .set_attributes(Some(item(2100)))
+                .build(),
+        );
+        assert_eq!(update.write_units(&Outcome::Done(&after)), 3.0);
+        Ok(())
+    }
+
+    #[test]
+    fn reads_round_per_item_or_per_page() -> TestResult {
         let none = IndexedTables::new();
         let get = cost(GetItemInput::builder().table_name("t").build()?, &none);
-        let found = GetItemOutput::builder().set_item(Some(item(5000))).build();
-        assert_eq!(get.read_units(Some(&Output::erase(found))), 1.0); // 2 × 4 KB / 2
-        let missing = GetItemOutput::builder().build();
-        assert_eq!(get.read_units(Some(&Output::erase(missing))), 0.5);
-        assert_eq!(get.read_units(None), 0.0);
+        let found = done(GetItemOutput::builder().set_item(Some(item(5000))).build());
+        assert_eq!(get.read_units(&Outcome::Done(&found)), 1.0); // 2 × 4 KB / 2
+        let missing = done(GetItemOutput::builder().build());
+        assert_eq!(get.read_units(&Outcome::Done(&missing)), 0.5);
+        assert_eq!(get.read_units(&Outcome::Failed), 0.0);
 
         let query = cost(
             QueryInput::builder()
@@ -306,10 +511,12 @@ mod tests {
             &none,
         );
         // Ten items of 1,007 bytes: 10,070 bytes in all, three strongly consistent units.
-        let page = QueryOutput::builder()
-            .set_items(Some(vec![item(1000); 10]))
-            .build();
-        assert_eq!(query.read_units(Some(&Output::erase(page))), 3.0);
+        let page = done(
+            QueryOutput::builder()
+                .set_items(Some(vec![item(1000); 10]))
+                .build(),
+        );
+        assert_eq!(query.read_units(&Outcome::Done(&page)), 3.0);
         let index = cost(
             QueryInput::builder()
                 .table_name("t")
@@ -318,8 +525,37 @@ mod tests {
                 .build()?,
             &none,
         );
-        let empty = QueryOutput::builder().build();
-        assert_eq!(index.read_units(Some(&Output::erase(empty))), 0.5);
+        let empty = done(QueryOutput::builder().build());
+        assert_eq!(index.read_units(&Outcome::Done(&empty)), 0.5);
+        Ok(())
+    }
+
+    #[test]
+    fn batch_gets_bill_found_and_missing_keys_but_not_unprocessed_ones() -> TestResult {
+        let keys = |n: usize, strong: bool| {
+            KeysAndAttributes::builder()
+                .set_keys(Some(vec![item(0); n]))
+                .consistent_read(strong)
+                .build()
+        };
+        let input = BatchGetItemInput::builder()
+            .request_items("strong", keys(4, true)?)
+            .request_items("eventual", keys(2, false)?)
+            .build()?;
+        let batch = cost(input, &IndexedTables::new());
+        let output = done(
+            BatchGetItemOutput::builder()
+                .responses("strong", vec![item(5000)])
+                .responses("eventual", vec![item(10)])
+                .unprocessed_keys("strong", keys(2, true)?)
+                .build(),
+        );
+        // strong: one 2-unit item, one missing key (1), two unprocessed (0);
+        // eventual: one found and one missing key, half a unit each.
+        assert_eq!(
+            batch.read_units(&Outcome::Done(&output)),
+            2.0 + 1.0 + 0.5 + 0.5
+        );
         Ok(())
     }
 }

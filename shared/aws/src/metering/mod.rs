@@ -29,7 +29,7 @@ pub use dynamo_units::IndexedTables;
 pub use item_size::{item_size, value_size};
 
 use crate::Tables;
-use dynamo_units::RequestCost;
+use dynamo_units::{Outcome, RequestCost};
 
 /// Counts every request of the clients it is attached to (`Builder::interceptor`). Clones
 /// share one tally.
@@ -56,9 +56,11 @@ pub struct OperationTally {
     pub payload_units_32k: u64,
 }
 
-/// The tally at one moment, keyed `Service.Operation`.
+/// The tally at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MeterSnapshot {
+    /// By `Service.Operation`, as the SDK names them (`DynamoDB.PutItem`,
+    /// `DynamoDB Streams.GetRecords`, `ApiGatewayManagementApi.PostToConnection`, `SNS.Publish`).
     pub operations: BTreeMap<String, OperationTally>,
 }
 
@@ -70,7 +72,7 @@ impl RequestMeter {
 
     /// A meter that knows which of `tables` write secondary indexes (for their write units).
     pub fn for_tables(tables: &Tables) -> RequestMeter {
-        RequestMeter::with_indexes(IndexedTables::from([(tables.memberships.clone(), 1)]))
+        RequestMeter::with_indexes(crate::dynamo::indexed_tables(tables))
     }
 
     /// A meter for tables whose items are also written to this many secondary indexes.
@@ -81,6 +83,7 @@ impl RequestMeter {
         }
     }
 
+    /// Everything counted so far (diff two with [`MeterSnapshot::since`]).
     pub fn snapshot(&self) -> MeterSnapshot {
         MeterSnapshot {
             operations: self.lock().clone(),
@@ -157,13 +160,13 @@ impl Intercept for RequestMeter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let pending = cfg.load::<Pending>().cloned().unwrap_or_default();
-        let output = context.output_or_error().and_then(Result::ok);
-        // A failed conditional write is billed like a successful one; a failed read is not.
-        let read_units = pending.cost.read_units(output);
+        let outcome = Outcome::of(context.output_or_error());
+        let read_units = pending.cost.read_units(&outcome);
+        let write_units = pending.cost.write_units(&outcome);
         self.record(cfg, |tally| {
             tally.operations += 1;
             tally.read_units += read_units;
-            tally.write_units += pending.cost.write_units;
+            tally.write_units += write_units;
             tally.payload_bytes += pending.payload_bytes;
             if pending.payload_bytes > 0 {
                 tally.payload_units_32k += pending.payload_bytes.div_ceil(API_GATEWAY_MESSAGE_UNIT);
