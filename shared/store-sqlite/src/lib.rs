@@ -5,19 +5,20 @@
 //! Why it is shaped this way:
 //!
 //! - **Durability.** The database runs in WAL mode with `synchronous=FULL`, so every commit
-//!   fsyncs the log before it returns; a port call answers `Ok` only after its transaction has
-//!   committed. Killing the process (even `kill -9`) loses nothing that was acknowledged.
-//! - **One writer.** Every write runs on a single dedicated thread that owns the only writable
-//!   connection ([`writer`]), fed by a channel. Writes are therefore serialized: two concurrent
-//!   appends to one conversation can never read the same `last_seq`, so seqs are never shared
-//!   or skipped. Write transactions still use `BEGIN IMMEDIATE`, so that another process
-//!   opening the same file cannot interleave with us either.
+//!   fsyncs the log before it returns; a port call answers `Ok` only after the transaction
+//!   holding its write has committed. Killing the process (even `kill -9`) loses nothing that
+//!   was acknowledged.
+//! - **One writer, group commit.** Every write runs on a single dedicated thread that owns the
+//!   only writable connection ([`writer`]), fed by a bounded channel. Writes are therefore
+//!   serialized: two concurrent appends to one conversation can never read the same
+//!   `last_seq`, so seqs are never shared or skipped. The thread runs every write queued at
+//!   once in one transaction, each in its own savepoint (a failing write rolls back alone),
+//!   and commits the lot with one fsync: a busy store commits far less often than it writes.
+//!   The transaction uses `BEGIN IMMEDIATE`, so that another process opening the same file
+//!   cannot interleave with us either.
 //! - **Readers off the runtime.** Reads run on `tokio::task::spawn_blocking` with read-only
 //!   connections from a small pool ([`readers`]); in WAL mode they never wait for the writer
 //!   and always see every committed write.
-//! - **Group commit later.** Because all writes already queue up on one thread, group commit
-//!   is a change inside [`writer`] only: drain every queued append, run them in one
-//!   transaction, fsync once, then answer each caller. The ports do not change.
 //!
 //! Ids are stored as their string forms and parsed back with the domain parsers; a value that
 //! no longer parses is corruption and surfaces as `ChatError::Internal`, as does every SQLite

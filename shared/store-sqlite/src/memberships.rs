@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chat_domain::frames::MarkKind;
 use chat_domain::{ChatError, ConversationId, Seq, UserId};
 use chat_ports::{Marks, Membership, MembershipStore, PortResult};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SqliteStore;
 use crate::rows::{MEMBERSHIP_COLUMNS, MembershipRow, db, int, role_str, uint};
@@ -147,32 +147,28 @@ impl MembershipStore for SqliteStore {
     }
 }
 
-/// Inserts every member that is not there yet, in one transaction.
-fn add_members(conn: &mut Connection, members: &[Membership]) -> Result<(), ChatError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db("add_members: begin"))?;
-    {
-        // OR IGNORE: an existing member keeps its role and marks.
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "INSERT OR IGNORE INTO memberships ({MEMBERSHIP_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-            ))
-            .map_err(db("add_members: preparing"))?;
-        for m in members {
-            stmt.execute(params![
-                m.conversation_id.to_string(),
-                m.user_id.as_str(),
-                role_str(m.role),
-                int(m.delivered_seq)?,
-                int(m.read_seq)?,
-                m.joined_at.as_i64(),
-            ])
-            .map_err(db("add_members: inserting"))?;
-        }
+/// Inserts every member that is not there yet. Runs on the writer inside the savepoint it
+/// gives each job, so the members go in all together or (on an error) not at all.
+fn add_members(conn: &Connection, members: &[Membership]) -> Result<(), ChatError> {
+    // OR IGNORE: an existing member keeps its role and marks.
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "INSERT OR IGNORE INTO memberships ({MEMBERSHIP_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ))
+        .map_err(db("add_members: preparing"))?;
+    for m in members {
+        stmt.execute(params![
+            m.conversation_id.to_string(),
+            m.user_id.as_str(),
+            role_str(m.role),
+            int(m.delivered_seq)?,
+            int(m.read_seq)?,
+            m.joined_at.as_i64(),
+        ])
+        .map_err(db("add_members: inserting"))?;
     }
-    tx.commit().map_err(db("add_members: commit"))
+    Ok(())
 }
 
 fn query_memberships(

@@ -1,18 +1,19 @@
 //! `MessageStore`: the append that assigns a conversation's gap-free seq, history pages and
 //! conversation heads.
 //!
-//! An append is one `BEGIN IMMEDIATE` transaction on the writer: the idempotency lookup on
+//! An append is one job on the writer, atomic in its own savepoint: the idempotency lookup on
 //! `(sender_id, client_msg_id)`, the next seq from the conversation's head row, the message
-//! insert and the head update, committed (and fsynced) before the caller hears `Ok`. History
-//! reads are key-range queries on the `(conversation_id, seq)` primary key that fetch one row
-//! more than the page to learn `has_more`.
+//! insert and the head update. The writer commits it (and fsyncs) together with the other
+//! writes queued with it before the caller hears `Ok` (group commit, see [`crate::writer`]).
+//! History reads are key-range queries on the `(conversation_id, seq)` primary key that fetch
+//! one row more than the page to learn `has_more`.
 
 use async_trait::async_trait;
 use chat_domain::{ChatError, ConversationId, NewMessage, Seq, StoredMessage};
 use chat_ports::{
     Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PREVIEW_CHARS, PortResult,
 };
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SqliteStore;
 use crate::rows::{
@@ -42,13 +43,12 @@ impl MessageStore for SqliteStore {
     }
 }
 
-fn append(conn: &mut Connection, message: NewMessage) -> Result<Appended, ChatError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db("append: begin"))?;
-
+/// Runs on the writer, inside the savepoint it gives each job (see [`crate::writer`]): every
+/// statement here commits or rolls back together, and the caller hears `Ok` only after the
+/// batch holding it has committed.
+fn append(conn: &Connection, message: NewMessage) -> Result<Appended, ChatError> {
     // Idempotency first: a retried send answers the original, wherever it was stored.
-    let original = tx
+    let original = conn
         .prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ?1 AND client_msg_id = ?2"
         ))
@@ -73,7 +73,7 @@ fn append(conn: &mut Connection, message: NewMessage) -> Result<Appended, ChatEr
     }
 
     let conversation = message.conversation_id.to_string();
-    let last_seq: Option<i64> = tx
+    let last_seq: Option<i64> = conn
         .prepare_cached("SELECT last_seq FROM conversations WHERE conversation_id = ?1")
         .and_then(|mut stmt| stmt.query_row([&conversation], |row| row.get(0)).optional())
         .map_err(db("append: reading the conversation head"))?;
@@ -84,7 +84,7 @@ fn append(conn: &mut Connection, message: NewMessage) -> Result<Appended, ChatEr
     let reply_to = stored.reply_to.map(|r| int(r.get())).transpose()?;
     let body = stored.body.as_ref().map(|b| b.as_str());
     let media = media_json(stored.media.as_ref())?;
-    tx.prepare_cached(&format!(
+    conn.prepare_cached(&format!(
         "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
     ))
     .and_then(|mut stmt| {
@@ -104,7 +104,7 @@ fn append(conn: &mut Connection, message: NewMessage) -> Result<Appended, ChatEr
     .map_err(db("append: inserting the message"))?;
 
     let preview = stored.body.as_ref().map(|b| b.preview(PREVIEW_CHARS));
-    tx.prepare_cached(&format!(
+    conn.prepare_cached(&format!(
         "INSERT INTO conversations ({HEAD_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (conversation_id) DO UPDATE SET
              last_seq = excluded.last_seq,
@@ -122,8 +122,6 @@ fn append(conn: &mut Connection, message: NewMessage) -> Result<Appended, ChatEr
         ])
     })
     .map_err(db("append: updating the conversation head"))?;
-
-    tx.commit().map_err(db("append: commit"))?;
     Ok(Appended::New(stored))
 }
 
