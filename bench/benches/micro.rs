@@ -75,7 +75,7 @@ fn store_append(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("dir");
     let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
     let mut n = 0u64;
-    let mut group = c.benchmark_group("sqlite append (fsync per commit)");
+    let mut group = c.benchmark_group("sqlite append (group commit)");
     group.sample_size(20);
     group.throughput(Throughput::Elements(1));
     group.bench_function("one", |b| {
