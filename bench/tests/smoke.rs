@@ -2,28 +2,35 @@
 //! clients for a couple of seconds. Only correctness is checked (nothing lost, nothing
 //! duplicated, every figure written); timings are never asserted.
 
+use std::ffi::OsStr;
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-#[test]
-fn load_smoke_delivers_every_message_exactly_once() {
+/// Runs `chat-bench <args> --json <file>`, requires success, and answers the figures written.
+fn run_bench<I, A>(args: I) -> Value
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<OsStr>,
+{
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let json = dir.path().join("load.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
-        .args(["load", "--smoke", "--json"])
-        .arg(&json)
-        .output()
-        .expect("chat-bench runs");
+    let json = dir.path().join("figures.json");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chat-bench"));
+    command.args(args).arg("--json").arg(&json);
+    let output = command.output().expect("chat-bench runs");
     assert!(
         output.status.success(),
-        "chat-bench load --smoke failed\n--- stdout\n{}\n--- stderr\n{}",
+        "{command:?} failed\n--- stdout\n{}\n--- stderr\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON")
+}
 
-    let figures: Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+#[test]
+fn load_smoke_delivers_every_message_exactly_once() {
+    let figures = run_bench(["load", "--smoke"]);
     let steps = figures["steps"].as_array().expect("steps");
     let targets: Vec<&str> = steps.iter().filter_map(|s| s["target"].as_str()).collect();
     assert_eq!(targets, ["relay", "chat-local"], "one step on each target");
@@ -50,7 +57,7 @@ fn load_smoke_delivers_every_message_exactly_once() {
 
 #[test]
 fn coldstart_smoke_measures_the_authorizer_and_the_reference() {
-    let bench = std::path::Path::new(env!("CARGO_BIN_EXE_chat-bench"));
+    let bench = Path::new(env!("CARGO_BIN_EXE_chat-bench"));
     let bin_dir = bench.parent().expect("the target directory");
     assert!(
         bin_dir.join("authorizer").exists(),
@@ -58,23 +65,12 @@ fn coldstart_smoke_measures_the_authorizer_and_the_reference() {
          (cargo build --workspace --bins)",
         bin_dir.display()
     );
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let json = dir.path().join("coldstart.json");
-    let output = Command::new(bench)
-        .args(["coldstart", "--smoke", "--bin-dir"])
-        .arg(bin_dir)
-        .arg("--json")
-        .arg(&json)
-        .output()
-        .expect("chat-bench runs");
-    assert!(
-        output.status.success(),
-        "chat-bench coldstart --smoke failed\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let figures: Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+    let figures = run_bench([
+        OsStr::new("coldstart"),
+        OsStr::new("--smoke"),
+        OsStr::new("--bin-dir"),
+        bin_dir.as_os_str(),
+    ]);
     let functions = figures["functions"].as_array().expect("functions");
     let names: Vec<&str> = functions
         .iter()
@@ -98,21 +94,7 @@ fn coldstart_smoke_measures_the_authorizer_and_the_reference() {
 fn cost_smoke_meters_ours_and_both_baselines() {
     let endpoint = std::env::var("MOTO_ENDPOINT")
         .expect("MOTO_ENDPOINT is not set: run ./scripts/test, which starts moto");
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let json = dir.path().join("cost.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
-        .args(["cost", "--smoke", "--aws-endpoint", &endpoint, "--json"])
-        .arg(&json)
-        .output()
-        .expect("chat-bench runs");
-    assert!(
-        output.status.success(),
-        "chat-bench cost --smoke failed\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let figures: Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("--json was written")).expect("JSON");
+    let figures = run_bench(["cost", "--smoke", "--aws-endpoint", &endpoint]);
     let runs = figures["runs"].as_array().expect("runs");
     let design = |name: &str| {
         runs.iter()

@@ -36,6 +36,17 @@ pub struct InvocationTally {
     pub micros: u64,
 }
 
+impl InvocationTally {
+    /// What was added between `earlier` and `self`.
+    pub fn since(&self, earlier: &InvocationTally) -> InvocationTally {
+        InvocationTally {
+            invocations: self.invocations.saturating_sub(earlier.invocations),
+            billed_ms: self.billed_ms.saturating_sub(earlier.billed_ms),
+            micros: self.micros.saturating_sub(earlier.micros),
+        }
+    }
+}
+
 impl InvocationMeter {
     pub fn snapshot(&self) -> BTreeMap<String, InvocationTally> {
         self.tally

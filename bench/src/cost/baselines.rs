@@ -178,6 +178,13 @@ fn connection(index: u32) -> String {
     format!("conn-{index}=")
 }
 
+/// The `connectionId` of each item.
+fn connection_ids(items: &[HashMap<String, AttributeValue>]) -> impl Iterator<Item = String> + '_ {
+    items
+        .iter()
+        .filter_map(|item| item.get("connectionId")?.as_s().ok().cloned())
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -258,9 +265,13 @@ impl Baseline {
         if self.design == Design::Inbox {
             item.insert("userId".into(), s(user(index)));
         }
+        self.put(&self.connections_table, item).await
+    }
+
+    async fn put(&self, table: &str, item: HashMap<String, AttributeValue>) -> anyhow::Result<()> {
         self.dynamodb
             .put_item()
-            .table_name(&self.connections_table)
+            .table_name(table)
             .set_item(Some(item))
             .send()
             .await?;
@@ -316,11 +327,7 @@ impl Baseline {
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
-            connections.extend(page.items().iter().filter_map(|item| {
-                item.get("connectionId")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-            }));
+            connections.extend(connection_ids(page.items()));
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
                 return Ok(connections);
@@ -342,13 +349,7 @@ impl Baseline {
             ("conversationId".to_string(), s(conversation)),
             ("message".to_string(), s(message)),
         ]);
-        self.dynamodb
-            .put_item()
-            .table_name(&self.inbox_table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        Ok(())
+        self.put(&self.inbox_table, item).await
     }
 
     async fn connections_of(&self, member: u32) -> anyhow::Result<Vec<String>> {
@@ -360,15 +361,7 @@ impl Baseline {
             .expression_attribute_values(":u", s(user(member)))
             .send()
             .await?;
-        Ok(page
-            .items()
-            .iter()
-            .filter_map(|item| {
-                item.get("connectionId")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-            })
-            .collect())
+        Ok(connection_ids(page.items()).collect())
     }
 
     async fn post_all(&self, targets: Vec<String>, message: String) -> anyhow::Result<()> {

@@ -83,12 +83,7 @@ impl Measured {
             .iter()
             .map(|(function, now)| {
                 let before = earlier.lambda.get(function).copied().unwrap_or_default();
-                let delta = InvocationTally {
-                    invocations: now.invocations.saturating_sub(before.invocations),
-                    billed_ms: now.billed_ms.saturating_sub(before.billed_ms),
-                    micros: now.micros.saturating_sub(before.micros),
-                };
-                (function.clone(), delta)
+                (function.clone(), now.since(&before))
             })
             .filter(|(_, delta)| delta.invocations > 0)
             .collect();

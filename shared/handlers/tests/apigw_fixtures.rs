@@ -25,6 +25,15 @@ fn websocket_event(value: Value) -> ApiGatewayWebsocketProxyRequest {
     serde_json::from_value(value).expect("a WebSocket event")
 }
 
+/// API Gateway's recorded WebSocket request as a `send` route message carrying `body`.
+fn send_event(body: &str) -> Value {
+    let mut event = fixture("example-apigw-websocket-request.json");
+    event["requestContext"]["routeKey"] = "send".into();
+    event["requestContext"]["eventType"] = "MESSAGE".into();
+    event["body"] = body.into();
+    event
+}
+
 struct World {
     _dir: tempfile::TempDir,
     store: Arc<SqliteStore>,
@@ -176,10 +185,7 @@ async fn send_on_a_fixture_shaped_message_event_acks_stores_and_pushes() {
     let bob_connection = "Qm9iQ29ubg=";
     world.put_connection("bob", bob_connection).await;
 
-    let mut event = fixture("example-apigw-websocket-request.json");
-    event["requestContext"]["routeKey"] = "send".into();
-    event["requestContext"]["eventType"] = "MESSAGE".into();
-    event["body"] = r#"{"action":"send","to":"bob","client_msg_id":"c-1","body":"hello"}"#.into();
+    let event = send_event(r#"{"action":"send","to":"bob","client_msg_id":"c-1","body":"hello"}"#);
     let response = world.send().handle(websocket_event(event)).await;
 
     assert_eq!(response.status_code, 200);
@@ -272,10 +278,7 @@ async fn a_connection_the_gateway_reports_gone_is_pruned_on_the_next_push() {
     let world = World::with_gone(&["U3RhbGU="]);
     world.put_connection("bob", "U3RhbGU=").await;
     world.put_connection("bob", "TGl2ZQ==").await;
-    let mut event = fixture("example-apigw-websocket-request.json");
-    event["requestContext"]["routeKey"] = "send".into();
-    event["requestContext"]["eventType"] = "MESSAGE".into();
-    event["body"] = r#"{"action":"send","to":"bob","client_msg_id":"p-1","body":"hi"}"#.into();
+    let event = send_event(r#"{"action":"send","to":"bob","client_msg_id":"p-1","body":"hi"}"#);
     let response = world.send().handle(websocket_event(event)).await;
     assert_eq!(response.status_code, 200);
 
@@ -312,10 +315,7 @@ async fn a_direct_conversation_whose_opening_failed_is_opened_by_the_next_send()
             .is_empty()
     );
 
-    let mut event = fixture("example-apigw-websocket-request.json");
-    event["requestContext"]["routeKey"] = "send".into();
-    event["requestContext"]["eventType"] = "MESSAGE".into();
-    event["body"] = r#"{"action":"send","to":"bob","client_msg_id":"c-2","body":"second"}"#.into();
+    let event = send_event(r#"{"action":"send","to":"bob","client_msg_id":"c-2","body":"second"}"#);
     let response = world.send().handle(websocket_event(event)).await;
     assert_eq!(response.status_code, 200);
 

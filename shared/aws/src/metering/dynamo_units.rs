@@ -189,35 +189,29 @@ impl RequestCost {
         if let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() {
             let mut writes = Vec::new();
             for item in transaction.transact_items() {
-                if let Some(put) = item.put() {
-                    writes.push(write(
-                        put.table_name(),
-                        item_size(put.item()),
-                        2.0,
-                        Refine::None,
-                    ));
+                // (table, size, whether the item reaches the table's indexes)
+                let (table, size, indexed) = if let Some(put) = item.put() {
+                    (put.table_name(), item_size(put.item()), true)
                 } else if let Some(update) = item.update() {
-                    let size =
-                        update_size(Some(update.key()), update.expression_attribute_values());
-                    writes.push(write(update.table_name(), size, 2.0, Refine::None));
+                    let values = update.expression_attribute_values();
+                    (
+                        update.table_name(),
+                        update_size(Some(update.key()), values),
+                        true,
+                    )
                 } else if let Some(delete) = item.delete() {
-                    writes.push(write(
-                        delete.table_name(),
-                        item_size(delete.key()),
-                        2.0,
-                        Refine::None,
-                    ));
+                    (delete.table_name(), item_size(delete.key()), true)
                 } else if let Some(check) = item.condition_check() {
                     // A condition check writes nothing, so no index either.
-                    let mut checked = write(
-                        check.table_name(),
-                        item_size(check.key()),
-                        2.0,
-                        Refine::None,
-                    );
-                    checked.indexes = 0;
-                    writes.push(checked);
+                    (check.table_name(), item_size(check.key()), false)
+                } else {
+                    continue;
+                };
+                let mut transactional = write(table, size, 2.0, Refine::None);
+                if !indexed {
+                    transactional.indexes = 0;
                 }
+                writes.push(transactional);
             }
             return writing(writes);
         }

@@ -176,6 +176,32 @@ impl Intercept for RequestMeter {
     }
 }
 
+impl OperationTally {
+    /// What was added between `earlier` and `self` (counters only grow).
+    fn since(&self, earlier: &OperationTally) -> OperationTally {
+        OperationTally {
+            requests: self.requests.saturating_sub(earlier.requests),
+            operations: self.operations.saturating_sub(earlier.operations),
+            read_units: self.read_units - earlier.read_units,
+            write_units: self.write_units - earlier.write_units,
+            payload_bytes: self.payload_bytes.saturating_sub(earlier.payload_bytes),
+            payload_units_32k: self
+                .payload_units_32k
+                .saturating_sub(earlier.payload_units_32k),
+        }
+    }
+
+    fn add(mut self, other: &OperationTally) -> OperationTally {
+        self.requests += other.requests;
+        self.operations += other.operations;
+        self.read_units += other.read_units;
+        self.write_units += other.write_units;
+        self.payload_bytes += other.payload_bytes;
+        self.payload_units_32k += other.payload_units_32k;
+        self
+    }
+}
+
 impl MeterSnapshot {
     /// What happened between `earlier` and this snapshot.
     pub fn since(&self, earlier: &MeterSnapshot) -> MeterSnapshot {
@@ -184,16 +210,7 @@ impl MeterSnapshot {
             .iter()
             .map(|(name, now)| {
                 let before = earlier.operations.get(name).cloned().unwrap_or_default();
-                let delta = OperationTally {
-                    requests: now.requests - before.requests.min(now.requests),
-                    operations: now.operations - before.operations.min(now.operations),
-                    read_units: now.read_units - before.read_units,
-                    write_units: now.write_units - before.write_units,
-                    payload_bytes: now.payload_bytes - before.payload_bytes.min(now.payload_bytes),
-                    payload_units_32k: now.payload_units_32k
-                        - before.payload_units_32k.min(now.payload_units_32k),
-                };
-                (name.clone(), delta)
+                (name.clone(), now.since(&before))
             })
             .filter(|(_, delta)| delta.requests > 0 || delta.operations > 0)
             .collect();
@@ -214,14 +231,6 @@ impl MeterSnapshot {
     /// The sum over one service.
     pub fn total(&self, service: &str) -> OperationTally {
         self.service(service)
-            .fold(OperationTally::default(), |mut sum, (_, t)| {
-                sum.requests += t.requests;
-                sum.operations += t.operations;
-                sum.read_units += t.read_units;
-                sum.write_units += t.write_units;
-                sum.payload_bytes += t.payload_bytes;
-                sum.payload_units_32k += t.payload_units_32k;
-                sum
-            })
+            .fold(OperationTally::default(), |sum, (_, t)| sum.add(t))
     }
 }
