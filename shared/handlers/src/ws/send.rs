@@ -69,11 +69,13 @@ impl SendHandler {
 
         // The sender has seen their own message: it never counts as unread for them. Also on a
         // retry: the first attempt may have failed right here, after the append (marks only move
-        // up, so repeating it is harmless). `None` on a fresh message means the sender is not a
-        // member yet: a direct conversation's first message, or one whose opening failed after
-        // its append. Opening it there (not on `seq == 1` only) heals that gap on the next send.
+        // up, so repeating it is harmless). `None` means nothing moved: the mark was already
+        // there (a retry, or a later message marked first), or the sender is not a member yet —
+        // a direct conversation's first message, or one whose opening failed after its append.
+        // Only the last two open it (one key read tells them apart), which heals that gap on
+        // the next send rather than on `seq == 1` only.
         let moved = self.advance_own_mark(caller, &message).await?;
-        if moved.is_none() && message.conversation_id.direct_members().is_some() {
+        if moved.is_none() && self.is_unopened_direct(&message, &caller.user_id).await? {
             self.open_direct_conversation(&message, &caller.user_id)
                 .await?;
             self.advance_own_mark(caller, &message).await?;
@@ -126,6 +128,22 @@ impl SendHandler {
                 message.seq,
             )
             .await
+    }
+
+    /// Whether `message` is in a direct conversation that `sender` is not a member of yet.
+    async fn is_unopened_direct(
+        &self,
+        message: &StoredMessage,
+        sender: &UserId,
+    ) -> Result<bool, ChatError> {
+        if message.conversation_id.direct_members().is_none() {
+            return Ok(false);
+        }
+        let membership = self
+            .memberships
+            .membership(&message.conversation_id, sender)
+            .await?;
+        Ok(membership.is_none())
     }
 
     /// A direct conversation exists implicitly; its first message lists it for both users.
