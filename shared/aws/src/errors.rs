@@ -2,7 +2,7 @@
 //! context: the SDK's own `Display` of a service error says only "service error", which is
 //! useless in a log.
 
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use chat_domain::ChatError;
 
 /// `err` as an internal error, its chain written after `context`.

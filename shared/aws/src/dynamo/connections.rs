@@ -6,7 +6,6 @@
 //! reads filter on `expires_at > now` themselves: an expired connection vanishes from answers
 //! on time, exactly as in the embedded store.
 
-use crate::errors::internal;
 use async_trait::async_trait;
 use chat_domain::{ConnectionId, DeviceId, Millis, UserId};
 use chat_ports::{Connection, ConnectionStore, PortResult};
@@ -15,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::DynamoStore;
 use super::codec::{Item, from_items, n, s, to_item};
 use super::tables::ttl_seconds;
+use crate::errors::internal;
 
 /// Partition key: the user.
 pub(crate) const HASH: &str = "user_id";

@@ -7,7 +7,6 @@
 //! with an `UpdateItem` whose condition says "only upwards", so concurrent receipts cannot
 //! lower them and a receipt for a non-member creates nothing.
 
-use crate::errors::internal;
 use async_trait::async_trait;
 use chat_domain::frames::MarkKind;
 use chat_domain::{ChatError, ConversationId, Millis, Seq, UserId};
@@ -17,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
 use super::codec::{Item, from_item, from_items, is_condition_failed, limit, n, s, to_item};
+use crate::errors::internal;
 
 /// Partition key: the conversation.
 pub(crate) const HASH: &str = "conversation_id";

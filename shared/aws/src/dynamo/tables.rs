@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
@@ -20,6 +19,7 @@ use aws_sdk_dynamodb::types::{
 use chat_domain::{ChatError, Millis};
 
 use super::{connections, memberships, messages, users};
+use crate::errors::internal;
 
 /// The name of the TTL attribute on every table that has one (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "ttl";
@@ -235,10 +235,7 @@ async fn create_table(client: &Client, spec: &TableSpec<'_>) -> Result<(), ChatE
         {
             Ok(())
         }
-        Err(err) => Err(ChatError::internal(
-            format!("create table {}: {}", spec.name, DisplayErrorContext(&err)),
-            err,
-        )),
+        Err(err) => Err(internal(format!("create table {}", spec.name), err)),
     }
 }
 
@@ -248,12 +245,7 @@ async fn enable_ttl(client: &Client, table: &str) -> Result<(), ChatError> {
         .table_name(table)
         .send()
         .await
-        .map_err(|e| {
-            ChatError::internal(
-                format!("describe TTL of {table}: {}", DisplayErrorContext(&e)),
-                e,
-            )
-        })?;
+        .map_err(|e| internal(format!("describe TTL of {table}"), e))?;
     let status = current
         .time_to_live_description()
         .and_then(|d| d.time_to_live_status());
@@ -274,12 +266,7 @@ async fn enable_ttl(client: &Client, table: &str) -> Result<(), ChatError> {
         .time_to_live_specification(spec)
         .send()
         .await
-        .map_err(|e| {
-            ChatError::internal(
-                format!("enable TTL on {table}: {}", DisplayErrorContext(&e)),
-                e,
-            )
-        })?;
+        .map_err(|e| internal(format!("enable TTL on {table}"), e))?;
     Ok(())
 }
 

@@ -5,7 +5,6 @@
 //! forward (a condition, so two racing touches cannot move it back). Both create the item when
 //! it is missing; an item made by a touch alone reads back with the default profile fields.
 
-use crate::errors::internal;
 use async_trait::async_trait;
 use chat_domain::{Millis, UserId};
 use chat_ports::{LastSeenVisibility, PortResult, UserProfile, UserStore};
@@ -13,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
 use super::codec::{Item, from_item, is_condition_failed, n, s, to_value};
+use crate::errors::internal;
 
 /// Partition key: the user.
 pub(crate) const HASH: &str = "user_id";

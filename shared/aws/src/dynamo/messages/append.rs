@@ -20,7 +20,6 @@
 //! duplicate: it fills `ClientRequestToken` once per call, and DynamoDB answers a repeated
 //! token with the first outcome instead of running the writes again.
 
-use crate::errors::internal;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -36,6 +35,7 @@ use super::keys;
 use crate::dynamo::DynamoStore;
 use crate::dynamo::codec::{build_error, from_item, n, s, to_item};
 use crate::dynamo::tables::ttl_seconds;
+use crate::errors::internal;
 
 /// The position of each write in the transaction, as `CancellationReasons` reports them.
 const HEAD: usize = 0;

@@ -6,7 +6,6 @@
 //! limit); those are asked again after a jittered pause, up to [`crate::Backoff::BATCH`]'s
 //! tries. Reads are strongly consistent, so a head reflects every acknowledged append.
 
-use crate::errors::internal;
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::KeysAndAttributes;
@@ -17,6 +16,7 @@ use super::items::HeadItem;
 use super::keys;
 use crate::dynamo::DynamoStore;
 use crate::dynamo::codec::{Item, build_error, from_items};
+use crate::errors::internal;
 
 /// BatchGetItem's limit of keys per request.
 const BATCH_KEYS: usize = 100;

@@ -5,7 +5,6 @@
 //! one came back is `has_more`. Backward pages read newest first (`ScanIndexForward = false`)
 //! and are turned around before they are answered, since pages are always in seq order.
 
-use crate::errors::internal;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chat_domain::{ConversationId, StoredMessage};
 use chat_ports::{HistoryQuery, MessagePage, PortResult};
@@ -14,6 +13,7 @@ use super::items::MessageItem;
 use super::keys;
 use crate::dynamo::DynamoStore;
 use crate::dynamo::codec::{Item, from_items, limit, n, s};
+use crate::errors::internal;
 
 impl DynamoStore {
     pub(super) async fn history_page(
