@@ -1,26 +1,30 @@
 //! Reads: read-only connections used on tokio's blocking pool.
 //!
 //! In WAL mode a reader never waits for the writer and sees every transaction committed before
-//! it started, so reads need no coordination with [`crate::writer`]. Connections are opened on
-//! demand and up to [`MAX_IDLE`] are kept for reuse; a burst of reads simply opens more.
+//! it started, so reads need no coordination with [`crate::writer`]. At most [`MAX_READERS`]
+//! reads run at once (the rest wait for a turn), each on a connection opened on first need and
+//! then kept: under load a connection is reused, never reopened.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chat_domain::ChatError;
 use rusqlite::Connection;
+use tokio::sync::Semaphore;
 
 use crate::schema;
 
-/// How many idle read connections are kept open. Reads run concurrently on the blocking pool;
-/// with only 4 kept, a loaded server opened and closed connections all the time (a profile at
-/// 5,000 msg/s put 29% of its CPU in opening, schema parsing and re-preparing statements), so
-/// keep enough for the pool's usual concurrency. An idle connection costs its page cache only.
-const MAX_IDLE: usize = 64;
+/// How many reads run at once, and so how many connections are ever open. Unbounded reads on
+/// the blocking pool (up to 512 threads) with 4 kept idle made a loaded server open and close
+/// connections all the time: a profile at 5,000 msg/s put 29% of its CPU in opening, schema
+/// parsing and re-preparing statements. Each connection holds up to SQLite's default 2 MiB page
+/// cache, so 64 bound that at 128 MiB.
+const MAX_READERS: usize = 64;
 
 pub(crate) struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    turns: Arc<Semaphore>,
 }
 
 impl Readers {
@@ -28,6 +32,7 @@ impl Readers {
         Readers {
             path,
             idle: Mutex::new(Vec::new()),
+            turns: Arc::new(Semaphore::new(MAX_READERS)),
         }
     }
 
@@ -37,11 +42,16 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, ChatError> + Send + 'static,
     {
+        let turn = Arc::clone(&self.turns)
+            .acquire_owned()
+            .await
+            .map_err(|err| ChatError::internal("waiting for a store read", err))?;
         let readers = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let mut conn = readers.checkout()?;
             let answer = work(&mut conn);
             readers.checkin(conn);
+            drop(turn);
             answer
         })
         .await
@@ -63,8 +73,7 @@ impl Readers {
 
     fn checkin(&self, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < MAX_IDLE {
-            idle.push(conn);
-        }
+        // Never more than MAX_READERS exist: every one goes back.
+        idle.push(conn);
     }
 }
