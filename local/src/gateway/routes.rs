@@ -25,28 +25,52 @@ pub(crate) async fn invoke(
     route_key: &str,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
-    let function = function_of(route_key);
-    instruments::invoke(app.invocations.as_ref(), function, async {
+    let function = Function::of(route_key);
+    instruments::invoke(app.invocations.as_ref(), function.name(), async {
         match function {
-            "connect" => app.connect.handle(event).await,
-            "disconnect" => app.disconnect.handle(event).await,
-            "send" => app.send.handle(event).await,
-            "receipt" => app.receipt.handle(event).await,
-            "sync" => app.sync.handle(event).await,
-            _ => app.default.handle(event).await,
+            Function::Connect => app.connect.handle(event).await,
+            Function::Disconnect => app.disconnect.handle(event).await,
+            Function::Send => app.send.handle(event).await,
+            Function::Receipt => app.receipt.handle(event).await,
+            Function::Sync => app.sync.handle(event).await,
+            Function::Default => app.default.handle(event).await,
         }
     })
     .await
 }
 
-/// The Lambda function integrated with `route_key` (as in `template.yaml`).
-fn function_of(route_key: &str) -> &'static str {
-    match route_key {
-        "$connect" => "connect",
-        "$disconnect" => "disconnect",
-        "send" => "send",
-        "ack" | "receipt" => "receipt",
-        "sync" => "sync",
-        _ => "default",
+/// The Lambda function integrated with a route (as in `template.yaml`).
+#[derive(Debug, Clone, Copy)]
+enum Function {
+    Connect,
+    Disconnect,
+    Send,
+    Receipt,
+    Sync,
+    Default,
+}
+
+impl Function {
+    fn of(route_key: &str) -> Function {
+        match route_key {
+            "$connect" => Function::Connect,
+            "$disconnect" => Function::Disconnect,
+            "send" => Function::Send,
+            "ack" | "receipt" => Function::Receipt,
+            "sync" => Function::Sync,
+            _ => Function::Default,
+        }
+    }
+
+    /// Its name in `template.yaml` (and in the invocation meter).
+    fn name(self) -> &'static str {
+        match self {
+            Function::Connect => "connect",
+            Function::Disconnect => "disconnect",
+            Function::Send => "send",
+            Function::Receipt => "receipt",
+            Function::Sync => "sync",
+            Function::Default => "default",
+        }
     }
 }

@@ -49,6 +49,15 @@ struct Shard {
     retrying: Option<(String, u32)>,
 }
 
+impl Shard {
+    /// The batch up to `last` is done: read on from `next`.
+    fn done_through(&mut self, next: Option<String>, last: Option<String>) {
+        self.iterator = next;
+        self.retrying = None;
+        self.last_handled = last.or(self.last_handled.take());
+    }
+}
+
 pub(crate) struct StreamPoller {
     streams: StreamsClient,
     stream_arn: String,
@@ -238,6 +247,11 @@ impl StreamPoller {
             .iter()
             .filter_map(|record| self.deliverable(id, record))
             .collect();
+        if event.records.is_empty() {
+            // Every record was skipped (too old, or unreadable): like Lambda, no invocation.
+            shard.done_through(next, last_sequence);
+            return Ok(());
+        }
         let response = instruments::invoke(
             self.invocations.as_ref(),
             "stream",
@@ -249,9 +263,7 @@ impl StreamPoller {
             .first()
             .and_then(|f| f.item_identifier.clone())
         else {
-            shard.iterator = next;
-            shard.retrying = None;
-            shard.last_handled = last_sequence.or(shard.last_handled.take());
+            shard.done_through(next, last_sequence);
             return Ok(());
         };
         let attempts = match &shard.retrying {
