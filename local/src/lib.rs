@@ -15,6 +15,7 @@ mod gateway;
 mod http_api;
 mod instruments;
 mod router;
+mod serve;
 mod streams;
 mod wiring;
 
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 pub use config::{Backend, Config, DEV_JWT_SECRET};
 pub use instruments::{Instruments, InvocationMeter, InvocationTally};
+pub use serve::serve;
 
 /// A running `chat-local`.
 pub struct LocalServer {
