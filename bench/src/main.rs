@@ -4,9 +4,10 @@
 
 mod coldstart;
 mod cost;
-mod dev_token;
 mod load;
+mod procfs;
 mod report;
+mod ws;
 
 use clap::{Parser, Subcommand};
 

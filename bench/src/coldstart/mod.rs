@@ -255,7 +255,7 @@ async fn cold_start(
         }
         tokio::time::sleep(Duration::from_micros(200)).await;
     };
-    let peak_rss_kb = pid.and_then(peak_rss_kb);
+    let peak_rss_kb = pid.and_then(|pid| crate::procfs::peak_rss_kib(Some(pid)).ok());
     let _ = child.kill().await;
     let ms = |at: Option<Instant>| at.map(|t| t.duration_since(started).as_secs_f64() * 1000.0);
     Ok(Sample {
@@ -267,14 +267,6 @@ async fn cold_start(
 }
 
 /// `VmHWM` of a live process, in KiB.
-fn peak_rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 fn size(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().map(|m| m.len())
 }

@@ -29,13 +29,14 @@ use futures_util::StreamExt;
 
 use super::pricing::Measured;
 use super::{BODY, Phases};
+use crate::ws::user;
 
 /// Connections posted to at once by one invocation (the sample's `Promise.all`, bounded).
 const POSTS_IN_FLIGHT: usize = 64;
 /// API Gateway meters WebSocket messages in 32 KB units; every frame here is one.
 const FRAME_UNITS: u64 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Design {
     ScanAll,
     Inbox,
@@ -153,8 +154,8 @@ pub async fn run(
     // The meter must have seen every post the sink answered, and no other.
     let posted = sink.posts.load(Ordering::Relaxed) - posts_before;
     let metered = done
-        .since(&start)
         .aws
+        .since(&start.aws)
         .total("ApiGatewayManagementApi")
         .requests;
     if posted != metered {
@@ -163,15 +164,9 @@ pub async fn run(
             design.name()
         );
     }
-    let mut connect = connected.since(&start);
-    connect.messages = u64::from(users);
-    let mut steady = done.since(&connected);
-    steady.messages = messages;
+    let connect = connected.since(&start, u64::from(users));
+    let steady = done.since(&connected, messages);
     Ok(Phases { connect, steady })
-}
-
-fn user(index: u32) -> String {
-    format!("u{index}")
 }
 
 fn connection(index: u32) -> String {
@@ -191,15 +186,12 @@ fn s(value: impl Into<String>) -> AttributeValue {
 
 impl Baseline {
     fn measured(&self) -> Measured {
+        let aws = self.meter.snapshot();
+        let posts = aws.total("ApiGatewayManagementApi").payload_units_32k;
         Measured {
             messages: 0,
-            aws: self.meter.snapshot(),
-            api_gateway_messages: self.frames
-                + self
-                    .meter
-                    .snapshot()
-                    .total("ApiGatewayManagementApi")
-                    .payload_units_32k,
+            aws,
+            api_gateway_messages: self.frames + posts,
             lambda: self.invocations.snapshot(),
         }
     }
@@ -282,16 +274,14 @@ impl Baseline {
     async fn on_message(&mut self, sender: u32, k: u64) -> anyhow::Result<()> {
         let peer = sender ^ 1;
         let sent_at = crate::report::epoch_ms();
-        let frame = serde_json::json!({
-            "action": "send", "to": user(peer), "client_msg_id": format!("c{sender}-{k}"),
-            "body": BODY,
-        });
+        // The client's `send` frame arrives (one message unit); it carries this id.
+        let client_msg_id = format!("c{sender}-{k}");
         self.frames += FRAME_UNITS;
         let conversation = format!("dm:{}:{}", user(sender.min(peer)), user(sender.max(peer)));
         let message = serde_json::json!({
             "type": "message", "conversation_id": conversation, "seq": k + 1,
             "message_id": format!("01JBENCH{sent_at:013}{k:05}"), "sender_id": user(sender),
-            "sender_device": "bench", "client_msg_id": frame["client_msg_id"],
+            "sender_device": "bench", "client_msg_id": client_msg_id,
             "body": BODY, "sent_at": sent_at,
         })
         .to_string();

@@ -13,16 +13,12 @@ use chat_local::{Backend, Config, Instruments, InvocationMeter, LocalServer};
 use futures_util::stream::{SplitSink, StreamExt};
 use futures_util::{SinkExt, TryStreamExt};
 use serde::Deserialize;
-use tokio::net::TcpStream;
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::pricing::Measured;
 use super::{BODY, Phases};
-use crate::dev_token::dev_token;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::ws::{Socket, connect, user};
 
 /// API Gateway meters WebSocket messages in 32 KB units.
 const MESSAGE_UNIT: u64 = 32 * 1024;
@@ -109,10 +105,9 @@ pub async fn run(endpoint: &str, users: u32, per_user: u32) -> anyhow::Result<Ph
     let done = snapshot(&frames);
     server.stop();
 
-    let mut connect = connected.since(&before_connect);
-    connect.messages = u64::from(users); // per connection, here
-    let mut steady = done.since(&warm);
-    steady.messages = u64::from(users) * u64::from(per_user);
+    // The connect phase is priced per connection.
+    let connect = connected.since(&before_connect, u64::from(users));
+    let steady = done.since(&warm, u64::from(users) * u64::from(per_user));
     Ok(Phases { connect, steady })
 }
 
@@ -148,11 +143,13 @@ async fn connect_one(
     index: u32,
     frames: Arc<Frames>,
 ) -> anyhow::Result<Arc<Client>> {
-    let token = dev_token(http, &format!("http://{addr}"), &user(index)).await?;
-    let url = format!("ws://{addr}/local?token={token}&device=bench");
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
-        .await
-        .with_context(|| format!("connecting client {index}"))?;
+    let socket = connect(
+        http,
+        &format!("http://{addr}"),
+        &format!("ws://{addr}/local"),
+        index,
+    )
+    .await?;
     let (sink, mut stream) = socket.split();
     let (ack_tx, acks) = mpsc::unbounded_channel();
     let received = Arc::new(std::sync::Mutex::new(HashSet::new()));
@@ -183,10 +180,6 @@ async fn connect_one(
         acks: Mutex::new(acks),
         received,
     }))
-}
-
-fn user(index: u32) -> String {
-    format!("u{index}")
 }
 
 #[derive(Deserialize)]

@@ -76,8 +76,8 @@ const WRITES: [&str; 5] = [
 ];
 
 impl Measured {
-    /// What happened between `earlier` and this (`messages` left for the caller to set).
-    pub fn since(&self, earlier: &Measured) -> Measured {
+    /// What happened between `earlier` and this, while `messages` were carried.
+    pub fn since(&self, earlier: &Measured, messages: u64) -> Measured {
         let lambda = self
             .lambda
             .iter()
@@ -88,7 +88,7 @@ impl Measured {
             .filter(|(_, delta)| delta.invocations > 0)
             .collect();
         Measured {
-            messages: 0,
+            messages,
             aws: self.aws.since(&earlier.aws),
             api_gateway_messages: self
                 .api_gateway_messages

@@ -18,18 +18,15 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt, TryStreamExt};
 use serde::Deserialize;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::schedule::Step;
 use super::tally::{Mark, ReaderReport, Report, StepTally, Tally, WriterReport};
-use crate::dev_token::dev_token;
+use crate::ws::{Socket, user};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Sink = futures_util::stream::SplitSink<Socket, Message>;
 type Stream = futures_util::stream::SplitStream<Socket>;
 
@@ -164,21 +161,12 @@ impl Drop for Fleet {
     }
 }
 
-/// The user id of client `index`.
-fn user(index: u32) -> String {
-    format!("u{index}")
-}
-
 async fn connect_one(
     http: &reqwest::Client,
     endpoint: &Endpoint,
     index: u32,
 ) -> anyhow::Result<Socket> {
-    let token = dev_token(http, &endpoint.http, &user(index)).await?;
-    let url = format!("{}?token={token}&device=bench", endpoint.ws);
-    // Nagle off, as browsers and mobile WebSocket stacks do: small frames go out at once.
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
-    Ok(socket)
+    crate::ws::connect(http, &endpoint.http, &endpoint.ws, index).await
 }
 
 /// What the two tasks of one client share.

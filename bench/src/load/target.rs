@@ -12,8 +12,9 @@ use super::clients::Fleet;
 use super::figures::{Correctness, Latency, StepFigures};
 use super::fsync::FsyncFigures;
 use super::schedule::Step;
-use super::server::{ChildServer, ServerInfo, cpu_percent, cpu_sample, peak_rss_kib};
+use super::server::{ChildServer, ServerInfo};
 use super::tally::StepTally;
+use crate::procfs::{cpu_percent, cpu_sample, peak_rss_kib};
 
 /// Between announcing a step and its first send: every client task sees it in time.
 const LEAD: Duration = Duration::from_millis(200);
