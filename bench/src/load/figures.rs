@@ -63,10 +63,12 @@ pub struct StepFigures {
     pub send_lag: Latency,
     /// Server process CPU over the step, percent of one core.
     pub server_cpu_percent: f64,
+    /// The server's peak RSS since it started (`VmHWM`): the highest so far, not this step's.
     pub server_peak_rss_mib: f64,
     /// The bench's own CPU (clients, both fleets), percent of one core.
     pub bench_cpu_percent: f64,
-    /// Acknowledged messages per second divided by this machine's fsyncs per second.
+    /// Acknowledged messages per second divided by this machine's probed fsyncs per second:
+    /// a share of the fsync ceiling, not a count of fsyncs (the relay does none).
     pub acked_per_fsync: f64,
 }
 
@@ -95,7 +97,7 @@ pub fn table() -> Table {
         ("lost", 4),
         ("dup", 3),
         ("srv CPU%", 8),
-        ("RSS MiB", 7),
+        ("peak RSS MiB", 12),
         ("bench CPU%", 10),
         ("lag p99", 7),
         ("acked/fsync", 11),

@@ -210,9 +210,14 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     for (n, group) in groups.iter().enumerate() {
         for &i in group {
             targets[i].connect(base).await?;
-            // Warm-up: every client sends once (opens every conversation); not in the table.
+            // Warm-up: every client sends once (a one-second window at one message per client
+            // per second) and so opens every conversation; not in the table.
+            let warm_up = Timing {
+                duration: Duration::from_secs(1),
+                ..plan.timing
+            };
             targets[i]
-                .step(&plan.timing, f64::from(plan.clients), next_id, &fsync)
+                .step(&warm_up, f64::from(plan.clients), next_id, &fsync)
                 .await?;
             next_id += 1;
         }
