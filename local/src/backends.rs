@@ -10,7 +10,8 @@ use chat_aws::{
     ApiGatewayPusher, DynamoStore, RequestMeter, Tables, create_tables, management_client_metered,
 };
 use chat_ports::{ConnectionPusher, ConnectionStore, MembershipStore, MessageStore, UserStore};
-use chat_store_sqlite::SqliteStore;
+use chat_store_sqlite::{Change, SqliteStore};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::config::{Backend, Config};
 use crate::gateway::Registry;
@@ -24,8 +25,16 @@ pub(crate) struct Ports {
     pub memberships: Arc<dyn MembershipStore>,
     pub users: Arc<dyn UserStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
-    /// On DynamoDB: the messages table's stream, which fans group messages out.
-    pub stream: Option<StreamSource>,
+    /// Where the stream handler's records come from.
+    pub changes: Changes,
+}
+
+/// The ordered source of message changes that the stream handler fans out.
+pub(crate) enum Changes {
+    /// The embedded store's change feed: every message, direct and group.
+    Feed(UnboundedReceiver<Change>),
+    /// The messages table's DynamoDB stream: group messages (`send` pushes direct ones).
+    Stream(StreamSource),
 }
 
 /// Where the stream poller reads.
@@ -37,7 +46,7 @@ pub(crate) struct StreamSource {
 }
 
 impl Ports {
-    fn from_store<S>(store: Arc<S>, pusher: Arc<dyn ConnectionPusher>) -> Ports
+    fn from_store<S>(store: Arc<S>, pusher: Arc<dyn ConnectionPusher>, changes: Changes) -> Ports
     where
         S: ConnectionStore + MessageStore + MembershipStore + UserStore + 'static,
     {
@@ -47,7 +56,7 @@ impl Ports {
             memberships: store.clone(),
             users: store,
             pusher,
-            stream: None,
+            changes,
         }
     }
 }
@@ -63,7 +72,12 @@ pub(crate) async fn ports(
             let data_dir = config.data_dir.clone();
             // Opening creates the directory and the schema: blocking file I/O, done once.
             let store = tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir)).await??;
-            Ok(Ports::from_store(Arc::new(store), registry.clone()))
+            let changes = Changes::Feed(store.changes()?);
+            Ok(Ports::from_store(
+                Arc::new(store),
+                registry.clone(),
+                changes,
+            ))
         }
         Backend::Aws => aws_ports(config, addr, meter).await,
     }
@@ -106,7 +120,5 @@ async fn aws_ports(
     let management =
         management_client_metered(&sdk_config, &format!("http://{addr}/{STAGE}"), meter);
     let pusher: Arc<dyn ConnectionPusher> = Arc::new(ApiGatewayPusher::new(management));
-    let mut ports = Ports::from_store(store, pusher);
-    ports.stream = Some(stream);
-    Ok(ports)
+    Ok(Ports::from_store(store, pusher, Changes::Stream(stream)))
 }

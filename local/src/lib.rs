@@ -32,8 +32,9 @@ pub struct LocalServer {
     addr: SocketAddr,
     data_dir: PathBuf,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// The stream poller (`--backend aws`), stopped with the server.
-    poller: Option<tokio::task::JoinHandle<()>>,
+    /// What feeds the stream handler (the embedded feed's pump, or the DynamoDB stream
+    /// poller), stopped with the server.
+    fanout: tokio::task::JoinHandle<()>,
 }
 
 impl LocalServer {
@@ -49,16 +50,10 @@ impl LocalServer {
     ) -> anyhow::Result<LocalServer> {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let app = Arc::new(wiring::App::build(&config, addr, &instruments).await?);
-        // The stream's iterators are taken before the first connection is served, so no
-        // message written after start goes unfanned.
-        let poller = match app.stream_poller() {
-            Some(mut poller) => {
-                poller.start().await?;
-                Some(tokio::spawn(poller.run()))
-            }
-            None => None,
-        };
+        let (app, changes) = wiring::App::build(&config, addr, &instruments).await?;
+        let app = Arc::new(app);
+        // Started before the first connection is served, so no message goes unfanned.
+        let fanout = app.start_fanout(changes).await?;
         let router = router::router(app, addr);
         // Small frames go out at once, as from API Gateway: without TCP_NODELAY a second frame
         // to a client waits for its ACK (Nagle), about 20 ms of added latency.
@@ -79,7 +74,7 @@ impl LocalServer {
             addr,
             data_dir: config.data_dir,
             task,
-            poller,
+            fanout,
         })
     }
 
@@ -101,9 +96,7 @@ impl LocalServer {
     /// Stops serving (open sockets are dropped, as when the process exits).
     pub fn stop(&self) {
         self.task.abort();
-        if let Some(poller) = &self.poller {
-            poller.abort();
-        }
+        self.fanout.abort();
     }
 }
 

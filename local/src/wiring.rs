@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use chat_auth::{Secret, TokenIssuer, TokenVerifier};
 use chat_handlers::{
-    AuthorizerHandler, ConnectHandler, DefaultHandler, DisconnectHandler, GroupFanout,
-    HttpApiHandler, ReceiptHandler, SendHandler, StreamHandler, SyncHandler,
+    AuthorizerHandler, ConnectHandler, DefaultHandler, Delivery, DisconnectHandler, HttpApiHandler,
+    ReceiptHandler, SendHandler, StreamHandler, SyncHandler,
 };
 use chat_ports::{Clock, SystemClock};
 
-use crate::backends::StreamSource;
+use crate::backends::Changes;
 use crate::config::Config;
 use crate::gateway::Registry;
 use crate::instruments::{Instruments, InvocationMeter};
@@ -32,8 +32,8 @@ pub(crate) struct App {
     /// Checks bearer tokens on the HTTP API, as API Gateway's JWT authorizer does.
     pub verifier: TokenVerifier,
     pub registry: Arc<Registry>,
-    /// The messages stream's consumer, on DynamoDB only.
-    pub stream: Option<(StreamSource, Arc<StreamHandler>)>,
+    /// The consumer of the ordered message changes (the feed, or the DynamoDB stream).
+    pub stream: Arc<StreamHandler>,
     pub clock: Arc<dyn Clock>,
     pub idle_timeout: std::time::Duration,
     pub max_connection_age: std::time::Duration,
@@ -42,11 +42,12 @@ pub(crate) struct App {
 }
 
 impl App {
+    /// Every handler, and the source of changes its stream handler is to be fed from.
     pub async fn build(
         config: &Config,
         addr: SocketAddr,
         instruments: &Instruments,
-    ) -> anyhow::Result<App> {
+    ) -> anyhow::Result<(App, Changes)> {
         let secret = Secret::parse(&config.jwt_secret)?;
         let issuer_name = config.jwt_issuer.as_deref();
         let verifier = TokenVerifier::hs256(&secret, issuer_name);
@@ -54,7 +55,14 @@ impl App {
         let ports =
             crate::backends::ports(config, &registry, addr, instruments.aws.as_ref()).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Ok(App {
+        // One process holds every socket on the embedded store, and its feed is in commit
+        // order: everything goes out from there. On DynamoDB, as on AWS, `send` pushes direct
+        // messages and the stream the groups.
+        let delivery = match ports.changes {
+            Changes::Feed(_) => Delivery::Feed,
+            Changes::Stream(_) => Delivery::DirectInline,
+        };
+        let app = App {
             authorizer: AuthorizerHandler::new(verifier.clone()),
             connect: ConnectHandler {
                 connections: ports.connections.clone(),
@@ -72,13 +80,7 @@ impl App {
                 connections: ports.connections.clone(),
                 pusher: ports.pusher.clone(),
                 clock: clock.clone(),
-                // One process holds every socket on the embedded store; on DynamoDB the stream
-                // fans groups out, as on AWS.
-                group_fanout: if ports.stream.is_some() {
-                    GroupFanout::Stream
-                } else {
-                    GroupFanout::Inline
-                },
+                delivery,
             },
             receipt: ReceiptHandler {
                 messages: ports.messages.clone(),
@@ -102,34 +104,45 @@ impl App {
             issuer: TokenIssuer::hs256(&secret, issuer_name),
             verifier,
             registry,
-            stream: ports.stream.clone().map(|source| {
-                let handler = StreamHandler {
-                    connections: ports.connections.clone(),
-                    memberships: ports.memberships.clone(),
-                    pusher: ports.pusher.clone(),
-                    clock: clock.clone(),
-                };
-                (source, Arc::new(handler))
+            stream: Arc::new(StreamHandler {
+                connections: ports.connections.clone(),
+                memberships: ports.memberships.clone(),
+                pusher: ports.pusher.clone(),
+                clock: clock.clone(),
+                delivery,
             }),
             clock,
             idle_timeout: config.idle_timeout,
             max_connection_age: config.max_connection_age,
             invocations: instruments.invocations.clone(),
-        })
+        };
+        Ok((app, ports.changes))
     }
-}
 
-impl App {
-    /// The stream poller to run beside the server, if the backend has a stream.
-    pub fn stream_poller(&self) -> Option<crate::streams::StreamPoller> {
-        self.stream.as_ref().map(|(source, handler)| {
-            crate::streams::StreamPoller::new(
-                source.client.clone(),
-                source.stream_arn.clone(),
-                source.region.clone(),
-                handler.clone(),
+    /// Starts feeding the stream handler from `changes`: the embedded feed's pump, or the
+    /// DynamoDB stream poller (whose iterators are taken before this returns, so that no
+    /// message written after it goes unfanned).
+    pub async fn start_fanout(
+        &self,
+        changes: Changes,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        match changes {
+            Changes::Feed(feed) => Ok(crate::streams::feed::spawn(
+                feed,
+                self.stream.clone(),
                 self.invocations.clone(),
-            )
-        })
+            )),
+            Changes::Stream(source) => {
+                let mut poller = crate::streams::StreamPoller::new(
+                    source.client,
+                    source.stream_arn,
+                    source.region,
+                    self.stream.clone(),
+                    self.invocations.clone(),
+                );
+                poller.start().await?;
+                Ok(tokio::spawn(poller.run()))
+            }
+        }
     }
 }

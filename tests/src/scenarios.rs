@@ -1,9 +1,10 @@
 //! 1:1 chat end to end over real sockets: in-order delivery to every device, idempotent
 //! retries, offline catch-up through `sync`, and the HTTP history and conversation list.
-//! Group fan-out too (inline on the embedded store, from the stream on DynamoDB). Written
-//! once, run against every backend (`scenario_suite!`).
+//! Group fan-out too (from the embedded store's feed, or from the DynamoDB stream), in one
+//! order on every device however many send at once. Written once, run against every backend
+//! (`scenario_suite!`).
 
-use crate::TestServer;
+use crate::{TestServer, WsClient};
 use serde_json::{Value, json};
 
 fn send_to(to: &str, client_msg_id: &str, body: &str) -> Value {
@@ -279,4 +280,71 @@ pub async fn group_messages_reach_every_online_member_once(server: &TestServer) 
     assert_eq!(team["kind"], "group");
     assert_eq!(team["last_seq"], 3);
     assert_eq!(team["unread"], 3);
+}
+
+/// What one device saw of a burst: its own sends' seqs (from the acks) and, in arrival order,
+/// the seqs of every `message` pushed to it.
+pub struct Seen {
+    pub own: Vec<u64>,
+    pub pushed: Vec<u64>,
+}
+
+/// Every device sends `each` messages into `conversation` at once, none waiting for an ack;
+/// then each reads its acks and the `message` events of every other device. Answers what each
+/// saw, in the order of `devices`.
+pub async fn burst(devices: &mut [WsClient], conversation: &str, each: usize) -> Vec<Seen> {
+    for (d, device) in devices.iter_mut().enumerate() {
+        for n in 0..each {
+            device
+                .send_json(&json!({ "action": "send", "conversation_id": conversation,
+                    "client_msg_id": format!("burst-{d}-{n}"), "body": format!("{d}/{n}") }))
+                .await;
+        }
+    }
+    let others = (devices.len() - 1) * each;
+    let mut seen = Vec::new();
+    for device in devices.iter_mut() {
+        let (acks, messages) = device.acks_and_messages(each, others).await;
+        let seq = |e: &Value| e["seq"].as_u64().unwrap_or_else(|| panic!("no seq in {e}"));
+        seen.push(Seen {
+            own: acks.iter().map(seq).collect(),
+            pushed: messages.iter().map(seq).collect(),
+        });
+    }
+    seen
+}
+
+/// Every device received every other device's messages exactly once and in seq order, and the
+/// seqs of the burst are `1..=total`, gap-free.
+pub fn assert_one_order(seen: &[Seen], total: u64) {
+    let mut all: Vec<u64> = seen.iter().flat_map(|s| s.own.iter().copied()).collect();
+    all.sort_unstable();
+    assert_eq!(all, (1..=total).collect::<Vec<u64>>(), "the acks' seqs");
+    for (d, device) in seen.iter().enumerate() {
+        assert!(
+            device.pushed.windows(2).all(|w| w[0] < w[1]),
+            "device {d} saw messages out of order: {:?}",
+            device.pushed
+        );
+        let mut expected: Vec<u64> = (1..=total).filter(|s| !device.own.contains(s)).collect();
+        expected.sort_unstable();
+        assert_eq!(
+            device.pushed, expected,
+            "device {d}: every other device's messages"
+        );
+    }
+}
+
+pub async fn twenty_devices_sending_into_one_group_see_one_order(server: &TestServer) {
+    let users: Vec<String> = (0..10).map(|n| format!("crowd{n}")).collect();
+    let members: Vec<&str> = users[1..].iter().map(String::as_str).collect();
+    server.seed_group("crowd", &users[0], &members).await;
+    let mut devices = Vec::new();
+    for user in &users {
+        for device in ["phone", "laptop"] {
+            devices.push(server.connect(user, device).await);
+        }
+    }
+    let seen = burst(&mut devices, "grp:crowd", 5).await;
+    assert_one_order(&seen, 100);
 }

@@ -81,6 +81,35 @@ impl WsClient {
         event
     }
 
+    /// Reads until `acks` acks and `messages` `message` events have arrived (any other event
+    /// fails the test); answers both, each in the order it arrived.
+    pub async fn acks_and_messages(
+        &mut self,
+        acks: usize,
+        messages: usize,
+    ) -> (Vec<Value>, Vec<Value>) {
+        let (mut got_acks, mut got_messages) = (Vec::new(), Vec::new());
+        while got_acks.len() < acks || got_messages.len() < messages {
+            let event = self.next_event().await;
+            match event["type"].as_str() {
+                Some("message") => got_messages.push(event),
+                Some("ack") => got_acks.push(event),
+                _ => panic!(
+                    "expected `message` or `ack` ({}/{acks} acks, {}/{messages} messages so far), got {event}",
+                    got_acks.len(),
+                    got_messages.len()
+                ),
+            }
+        }
+        assert!(
+            got_acks.len() == acks && got_messages.len() == messages,
+            "more events than expected: {} acks, {} messages",
+            got_acks.len(),
+            got_messages.len()
+        );
+        (got_acks, got_messages)
+    }
+
     /// Asserts that nothing arrives for [`QUIET_WAIT`].
     pub async fn expect_silence(&mut self) {
         if let Some(event) = self.next_within(QUIET_WAIT).await {

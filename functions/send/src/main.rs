@@ -1,7 +1,7 @@
 //! Lambda host for the `send` route: stores a message (idempotently), acks it and pushes it to the online devices.
 //! Clients are built once per container; each invocation only runs the shared handler.
 
-use chat_handlers::{GroupFanout, SendHandler};
+use chat_handlers::{Delivery, SendHandler};
 use chat_lambda_host::Adapters;
 use lambda_runtime::Error;
 
@@ -15,8 +15,9 @@ async fn main() -> Result<(), Error> {
         connections: adapters.store.clone(),
         pusher: adapters.pusher()?,
         clock: adapters.clock.clone(),
-        // The `stream` function fans group messages out from the messages table's stream.
-        group_fanout: GroupFanout::Stream,
+        // Direct messages are pushed here; the `stream` function fans group messages out from
+        // the messages table's stream, in its order.
+        delivery: Delivery::DirectInline,
     })
     .await
 }

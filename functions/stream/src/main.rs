@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::dynamodb::Event;
-use chat_handlers::StreamHandler;
+use chat_handlers::{Delivery, StreamHandler};
 use chat_lambda_host::Adapters;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -18,6 +18,8 @@ async fn main() -> Result<(), Error> {
         memberships: adapters.store.clone(),
         pusher: adapters.pusher()?,
         clock: adapters.clock.clone(),
+        // `send` pushes direct messages itself.
+        delivery: Delivery::DirectInline,
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| {
         let handler = handler.clone();

@@ -14,6 +14,7 @@
 //!   (logged) and the shard moves on. Records older than [`MAX_RECORD_AGE`] are skipped
 //!   (`MaximumRecordAgeInSeconds`).
 
+pub(crate) mod feed;
 mod records;
 
 use std::collections::{HashMap, HashSet};

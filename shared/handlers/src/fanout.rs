@@ -4,21 +4,40 @@
 //! is already durably stored.
 
 use chat_domain::events::{MessageView, ServerEvent};
-use chat_domain::{ChatError, ConnectionId, DeviceId, Millis, StoredMessage, UserId};
+use chat_domain::{
+    ChatError, ConnectionId, ConversationId, DeviceId, Millis, StoredMessage, UserId,
+};
 use chat_ports::{Connection, ConnectionPusher, ConnectionStore, MembershipStore, PostOutcome};
 use futures_util::future::join_all;
 
 /// How many group members one fan-out page reads.
 const MEMBER_PAGE: u32 = 100;
 
-/// Who fans a group message out: `send` itself (one process holds every socket, as in
-/// `chat-local` on the embedded store), or the consumer of the messages table's stream (on AWS,
-/// so that a 10,000-member group never holds up the sender's `ack`). Direct messages are always
-/// pushed inline: two users, and the lowest latency.
+/// Who pushes a stored message to its members' devices, and so which order they see.
+///
+/// Every device must see a conversation's messages in `seq` order. Requests answered by one
+/// group commit (or concurrent Lambda invocations) race each other to the sockets, so order
+/// comes only from a consumer that takes a conversation's messages one after another in the
+/// order they were stored: a change feed or stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupFanout {
-    Inline,
-    Stream,
+pub enum Delivery {
+    /// The consumer of an ordered change feed (the [`crate::StreamHandler`]) pushes every
+    /// message, direct and group, in seq order; `send` pushes nothing. `chat-local` on the
+    /// embedded store, whose writer publishes each append after it commits.
+    Feed,
+    /// `send` pushes direct messages itself, for the lowest latency (two concurrent `send`
+    /// invocations may post them out of order: clients reorder by seq and fill gaps with
+    /// `sync`); the messages table's stream consumer pushes group messages in the stream's
+    /// order, so that a 10,000-member group never holds up the sender's `ack`. AWS, and
+    /// `chat-local --backend aws`.
+    DirectInline,
+}
+
+impl Delivery {
+    /// Whether `send` pushes this conversation's messages itself (else the stream does).
+    pub(crate) fn inline(self, conversation: &ConversationId) -> bool {
+        self == Delivery::DirectInline && conversation.direct_members().is_some()
+    }
 }
 
 /// Whose connections a fan-out leaves out: the device that caused it already has its answer.

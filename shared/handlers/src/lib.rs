@@ -17,7 +17,7 @@ pub mod ws;
 
 pub use authorizer::{AuthorizerHandler, Principal};
 pub use caller::Caller;
-pub use fanout::GroupFanout;
+pub use fanout::Delivery;
 pub use http::HttpApiHandler;
 pub use stream::StreamHandler;
 pub use ws::{

@@ -1,51 +1,89 @@
-//! The messages table's change stream: group fan-out off the sender's path. Fed
-//! `aws_lambda_events` DynamoDB stream events, by Lambda's event source mapping on AWS and by
-//! `chat-local`'s stream poller on `--backend aws`.
+//! The messages table's change stream: fan-out off the sender's path, in seq order. Fed
+//! `aws_lambda_events` DynamoDB stream events: by Lambda's event source mapping on AWS, by
+//! `chat-local`'s stream poller on `--backend aws`, and by `chat-local`'s pump over the
+//! embedded store's change feed (which carries direct messages too, see [`Delivery`]).
+//!
+//! **Order.** A stream shard holds a conversation's records in the order they were written
+//! (the conversation is the partition key), and so does the embedded feed. Records of one
+//! conversation are handled one after another, each fully pushed before the next starts, so
+//! every connection receives them in seq order; records of different conversations in one
+//! batch run side by side.
 //!
 //! A message item's attributes are exactly `StoredMessage`'s serde form (the data model's
 //! contract, `docs/data-model.md`), so a `NewImage` decodes straight into the domain type.
 //!
-//! Failure semantics follow `ReportBatchItemFailures`: the first record whose fan-out failed
-//! for a reason worth retrying (a store read) is reported, and the mapping re-delivers the
-//! batch from there; records before it are done. A record that can never succeed (an image that
+//! Failure semantics follow `ReportBatchItemFailures`: a conversation stops at its first
+//! record whose fan-out failed for a reason worth retrying (a store read), the earliest such
+//! record of the batch is reported, and the mapping re-delivers the batch from there (records
+//! of other conversations after it go out twice: at-least-once, same seq and message id). A record that can never succeed (an image that
 //! is not a message) is logged and skipped, so one bad record cannot stall its shard.
 
 use std::sync::Arc;
+
+use std::collections::HashMap;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chat_domain::{ChatError, StoredMessage};
 use chat_ports::{Clock, ConnectionPusher, ConnectionStore, MembershipStore};
+use futures_util::StreamExt;
 use tracing::Instrument;
 
-use crate::fanout::{Skip, push_message};
+use crate::fanout::{Delivery, Skip, push_message};
+
+/// How many conversations of one batch are fanned out at once.
+const CONVERSATIONS_AT_ONCE: usize = 16;
 
 pub struct StreamHandler {
     pub connections: Arc<dyn ConnectionStore>,
     pub memberships: Arc<dyn MembershipStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     pub clock: Arc<dyn Clock>,
+    /// Which messages `send` pushed itself (those are skipped here).
+    pub delivery: Delivery,
 }
 
 impl StreamHandler {
     pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
         let span = tracing::info_span!("stream", records = event.records.len());
         async move {
+            // Each lane answers the batch position of its first failed record, if any. (The
+            // futures are made up front: a lazy `map` closure over borrowed records trips the
+            // compiler's `Send` inference in the spawned hosts.)
+            let lanes: Vec<_> = by_conversation(&event.records)
+                .into_iter()
+                .map(|lane| self.lane(lane))
+                .collect();
+            let failed = futures_util::stream::iter(lanes)
+                .buffer_unordered(CONVERSATIONS_AT_ONCE)
+                .collect::<Vec<Option<usize>>>()
+                .await
+                .into_iter()
+                .flatten()
+                .min();
             let mut response = DynamoDbEventResponse::default();
-            for record in &event.records {
-                if let Err(err) = self.record(record).await {
-                    tracing::warn!(event_id = %record.event_id, error = %err,
-                        "fan-out failed; the batch is retried from this record");
-                    let mut failure = DynamoDbBatchItemFailure::default();
-                    failure.item_identifier = record.change.sequence_number.clone();
-                    response.batch_item_failures.push(failure);
-                    break;
-                }
+            if let Some(position) = failed {
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = event.records[position].change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
             }
             response
         }
         .instrument(span)
         .await
+    }
+
+    /// One conversation's records, one after another; stops at the first failure and answers
+    /// its position in the batch.
+    async fn lane(&self, lane: Vec<(usize, &EventRecord)>) -> Option<usize> {
+        for (position, record) in lane {
+            if let Err(err) = self.record(record).await {
+                tracing::warn!(event_id = %record.event_id, error = %err,
+                    "fan-out failed; the batch is retried from this record");
+                return Some(position);
+            }
+        }
+        None
     }
 
     async fn record(&self, record: &EventRecord) -> Result<(), ChatError> {
@@ -61,8 +99,8 @@ impl StreamHandler {
                 return Ok(());
             }
         };
-        if message.conversation_id.direct_members().is_some() {
-            return Ok(()); // `send` pushed it inline.
+        if self.delivery.inline(&message.conversation_id) {
+            return Ok(()); // `send` pushed it.
         }
         let delivered = push_message(
             &*self.connections,
@@ -74,7 +112,39 @@ impl StreamHandler {
         )
         .await?;
         tracing::info!(conversation = %message.conversation_id, seq = %message.seq, delivered,
-            "group message fanned out");
+            "message fanned out");
         Ok(())
     }
+}
+
+/// The messages table's partition key, as stream records carry it in `Keys`.
+const CONVERSATION_KEY: &str = "conversation_id";
+
+/// The batch's records by conversation, each lane in batch order, with each record's position
+/// in the batch. The conversation comes from the record's keys (or, failing that, its image);
+/// a record with neither is a lane of its own.
+fn by_conversation(records: &[EventRecord]) -> Vec<Vec<(usize, &EventRecord)>> {
+    let mut lanes: Vec<Vec<(usize, &EventRecord)>> = Vec::new();
+    let mut lane_of: HashMap<&str, usize> = HashMap::new();
+    for (position, record) in records.iter().enumerate() {
+        let change = &record.change;
+        let key = match change
+            .keys
+            .get(CONVERSATION_KEY)
+            .or_else(|| change.new_image.get(CONVERSATION_KEY))
+        {
+            Some(serde_dynamo::AttributeValue::S(id)) => Some(id.as_str()),
+            _ => None,
+        };
+        match key.and_then(|k| lane_of.get(k).copied()) {
+            Some(lane) => lanes[lane].push((position, record)),
+            None => {
+                if let Some(k) = key {
+                    lane_of.insert(k, lanes.len());
+                }
+                lanes.push(vec![(position, record)]);
+            }
+        }
+    }
+    lanes
 }

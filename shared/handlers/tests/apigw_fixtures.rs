@@ -12,9 +12,7 @@ use aws_lambda_events::apigw::{
 };
 use chat_auth::{Secret, TokenIssuer, TokenVerifier};
 use chat_domain::{ConnectionId, ConversationId, DeviceId, UserId};
-use chat_handlers::{
-    AuthorizerHandler, ConnectHandler, DisconnectHandler, GroupFanout, SendHandler,
-};
+use chat_handlers::{AuthorizerHandler, ConnectHandler, Delivery, DisconnectHandler, SendHandler};
 use chat_ports::{Clock, Connection, ConnectionStore, HistoryQuery, MembershipStore, MessageStore};
 use chat_store_sqlite::SqliteStore;
 use serde_json::Value;
@@ -97,7 +95,7 @@ impl World {
             connections: self.store.clone(),
             pusher: self.pusher.clone(),
             clock: Arc::new(FixedClock),
-            group_fanout: GroupFanout::Inline,
+            delivery: Delivery::DirectInline,
         }
     }
 

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_lambda_events::dynamodb::Event;
 use chat_domain::frames::MarkKind;
 use chat_domain::{ChatError, ConnectionId, ConversationId, DeviceId, Seq, UserId};
-use chat_handlers::StreamHandler;
+use chat_handlers::{Delivery, StreamHandler};
 use chat_ports::{
     Connection, ConnectionStore, Marks, Membership, MembershipStore, PortResult, Role,
 };
@@ -112,6 +112,7 @@ async fn world() -> World {
         memberships: members.clone(),
         pusher: pusher.clone(),
         clock: Arc::new(FixedClock),
+        delivery: Delivery::DirectInline,
     };
     World {
         _dir: dir,
@@ -147,6 +148,10 @@ fn message_event(images: Vec<Value>) -> Event {
         .enumerate()
         .map(|(n, image)| {
             let mut record = template.clone();
+            record["dynamodb"]["Keys"] = json!({
+                "conversation_id": image["conversation_id"].clone(),
+                "seq": image["seq"].clone(),
+            });
             record["dynamodb"]["NewImage"] = image;
             record["dynamodb"]["SequenceNumber"] = format!("{}", 100 + n).into();
             record["dynamodb"]["StreamViewType"] = "NEW_IMAGE".into();
@@ -189,6 +194,26 @@ async fn direct_messages_are_left_to_send() {
     let response = world.handler.handle(event).await;
     assert!(response.batch_item_failures.is_empty());
     assert!(world.pusher.posts.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn on_an_ordered_feed_direct_messages_are_pushed_here_in_seq_order() {
+    let mut world = world().await;
+    world.handler.delivery = Delivery::Feed;
+    let event = message_event(
+        (1..=5)
+            .map(|seq| message_image("dm:alice:bob", seq, "alice", "phone"))
+            .collect(),
+    );
+    let response = world.handler.handle(event).await;
+    assert!(response.batch_item_failures.is_empty());
+    let posts = world.pusher.posts.lock().expect("lock").clone();
+    let to_bob: Vec<i64> = posts
+        .iter()
+        .filter(|(id, _)| id == "Qm9iUA==")
+        .map(|(_, event)| event["seq"].as_i64().expect("seq"))
+        .collect();
+    assert_eq!(to_bob, vec![1, 2, 3, 4, 5]);
 }
 
 #[tokio::test]

@@ -16,6 +16,9 @@
 //!   and commits the lot with one fsync: a busy store commits far less often than it writes.
 //!   The transaction uses `BEGIN IMMEDIATE`, so that another process opening the same file
 //!   cannot interleave with us either.
+//! - **A change feed.** Every append is published after its batch commits, in commit order
+//!   ([`SqliteStore::changes`], [`feed`]): what `chat-local` fans messages out from, in seq
+//!   order, as Lambda does from the messages table's stream.
 //! - **Readers off the runtime.** Reads run on `tokio::task::spawn_blocking` with read-only
 //!   connections from a small pool ([`readers`]); in WAL mode they never wait for the writer
 //!   and always see every committed write.
@@ -25,6 +28,7 @@
 //! error.
 
 mod connections;
+mod feed;
 mod memberships;
 mod messages;
 mod readers;
@@ -38,6 +42,9 @@ use std::sync::Arc;
 
 use chat_domain::ChatError;
 
+pub use crate::feed::Change;
+
+use crate::feed::Feed;
 use crate::readers::Readers;
 use crate::writer::Writer;
 
@@ -52,6 +59,8 @@ pub struct SqliteStore {
     writer: Writer,
     /// Read-only connections, used on the blocking pool.
     readers: Arc<Readers>,
+    /// Durable message changes, in commit order, for the one subscriber.
+    feed: Arc<Feed>,
     path: Arc<PathBuf>,
 }
 
@@ -73,8 +82,16 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer,
             readers: Arc::new(Readers::new(path.clone())),
+            feed: Arc::new(Feed::default()),
             path: Arc::new(path),
         })
+    }
+
+    /// Every message change from now on, in the order it became durable: a conversation's
+    /// messages in seq order. One subscriber per store (clones included); a second call is an
+    /// error. Changes made through another `SqliteStore` on the same file are not in it.
+    pub fn changes(&self) -> Result<tokio::sync::mpsc::UnboundedReceiver<Change>, ChatError> {
+        self.feed.subscribe()
     }
 
     /// The database file this store writes.

@@ -8,6 +8,8 @@
 //! History reads are key-range queries on the `(conversation_id, seq)` primary key that fetch
 //! one row more than the page to learn `has_more`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chat_domain::{ChatError, ConversationId, NewMessage, Seq, StoredMessage};
 use chat_ports::{
@@ -16,6 +18,7 @@ use chat_ports::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SqliteStore;
+use crate::feed::Change;
 use crate::rows::{
     HEAD_COLUMNS, HeadRow, MESSAGE_COLUMNS, MessageRow, db, int, int_saturating, media_json, seq,
 };
@@ -23,7 +26,17 @@ use crate::rows::{
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn append(&self, message: NewMessage) -> PortResult<Appended> {
-        self.writer.run(move |conn| append(conn, message)).await
+        let feed = Arc::clone(&self.feed);
+        self.writer
+            .run_then(
+                move |conn| append(conn, message),
+                move |appended| {
+                    if let Appended::New(stored) = appended {
+                        feed.publish(Change::Inserted(stored.clone()));
+                    }
+                },
+            )
+            .await
     }
 
     async fn history(

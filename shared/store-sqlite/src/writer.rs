@@ -76,9 +76,27 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, ChatError> + Send + 'static,
     {
+        self.run_then(work, |_: &T| ()).await
+    }
+
+    /// [`Writer::run`], and once the batch holding the write has committed (and only then),
+    /// `committed(&answer)` on the writer thread, just before the caller is answered. The hooks
+    /// of one batch run in queue order, and batches commit in order, so they see writes in the
+    /// order they became durable: the change feed publishes appends in seq order this way. A
+    /// hook must be quick (a channel send): the next batch waits for it.
+    pub(crate) async fn run_then<T, F, C>(&self, work: F, committed: C) -> Result<T, ChatError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ChatError> + Send + 'static,
+        C: FnOnce(&T) + Send + 'static,
+    {
         let (answer, answered) = oneshot::channel();
         self.jobs
-            .send(Box::new(Queued { work, answer }))
+            .send(Box::new(Queued {
+                work,
+                committed,
+                answer,
+            }))
             .await
             .map_err(|_| {
                 ChatError::internal(
@@ -122,20 +140,27 @@ trait Ran: Send {
     fn answer(self: Box<Self>, batch: Result<(), &BatchFailed>);
 }
 
-struct Queued<T, F> {
+struct Queued<T, F, C> {
     work: F,
+    committed: C,
     answer: oneshot::Sender<Result<T, ChatError>>,
 }
 
-impl<T, F> Job for Queued<T, F>
+impl<T, F, C> Job for Queued<T, F, C>
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T, ChatError> + Send + 'static,
+    C: FnOnce(&T) + Send + 'static,
 {
     fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Ran> {
-        let Queued { work, answer } = *self;
+        let Queued {
+            work,
+            committed,
+            answer,
+        } = *self;
         Box::new(Done {
             result: work(conn),
+            committed,
             answer,
         })
     }
@@ -146,12 +171,13 @@ where
     }
 }
 
-struct Done<T> {
+struct Done<T, C> {
     result: Result<T, ChatError>,
+    committed: C,
     answer: oneshot::Sender<Result<T, ChatError>>,
 }
 
-impl<T: Send> Ran for Done<T> {
+impl<T: Send, C: FnOnce(&T) + Send> Ran for Done<T, C> {
     fn succeeded(&self) -> bool {
         self.result.is_ok()
     }
@@ -161,7 +187,10 @@ impl<T: Send> Ran for Done<T> {
             // A job that failed wrote nothing either way; its own error says more.
             (Err(own), _) => Err(own),
             (Ok(_), Err(failed)) => Err(failed.error()),
-            (Ok(value), Ok(())) => Ok(value),
+            (Ok(value), Ok(())) => {
+                (self.committed)(&value);
+                Ok(value)
+            }
         };
         // The caller may have gone away (a cancelled request); the write stands anyway.
         let _ = self.answer.send(result);

@@ -2,9 +2,12 @@
 //! every other online device of every member.
 //!
 //! Order of work, and why: the append is the commit point (durable before the `ack`); a retry
-//! with the same `client_msg_id` finds the original and gets the same `ack`. Delivery runs
+//! with the same `client_msg_id` finds the original and gets the same `ack`. Where `send`
+//! pushes the message itself ([`Delivery::DirectInline`], direct messages on AWS), it pushes it
 //! again on a retry too, because the first attempt may have died between append and fan-out:
-//! duplicates on the wire carry the same seq and message id, so clients drop them.
+//! duplicates on the wire carry the same seq and message id, so clients drop them. Everything
+//! else reaches devices from the ordered feed or stream, which holds every stored message
+//! whatever became of the request that stored it.
 
 use std::sync::Arc;
 
@@ -17,7 +20,7 @@ use chat_ports::{
 };
 use tracing::Instrument;
 
-use crate::fanout::{GroupFanout, Skip, push_message};
+use crate::fanout::{Delivery, Skip, push_message};
 use crate::ws::ensure_member;
 use crate::{Caller, reply};
 
@@ -27,8 +30,8 @@ pub struct SendHandler {
     pub connections: Arc<dyn ConnectionStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     pub clock: Arc<dyn Clock>,
-    /// Whether group messages are pushed here or by the stream consumer.
-    pub group_fanout: GroupFanout,
+    /// Which messages `send` pushes itself (the rest come from the feed or stream consumer).
+    pub delivery: Delivery,
 }
 
 impl SendHandler {
@@ -172,12 +175,11 @@ impl SendHandler {
         self.memberships.add_members(&[membership(sender)]).await
     }
 
-    /// `message` to every member's online devices but the caller's own connection.
+    /// `message` to every member's online devices but the caller's own connection, when
+    /// `send` is the one to push it (see [`Delivery`]).
     async fn deliver(&self, caller: &Caller, message: &StoredMessage) -> Result<(), ChatError> {
-        if self.group_fanout == GroupFanout::Stream
-            && message.conversation_id.direct_members().is_none()
-        {
-            return Ok(()); // The stream consumer fans it out.
+        if !self.delivery.inline(&message.conversation_id) {
+            return Ok(()); // The feed or stream consumer pushes it, in seq order.
         }
         let delivered = push_message(
             &*self.connections,
