@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chat_domain::events::{MessageView, ServerEvent};
+use chat_domain::events::ServerEvent;
 use chat_domain::frames::{SendFrame, read_frame};
 use chat_domain::{
     Body, ClientMsgId, ConversationId, DeviceId, MessageId, Millis, NewMessage, Seq, StoredMessage,
@@ -32,6 +32,7 @@ fn new_message(n: u64) -> NewMessage {
         media: None,
         reply_to: None,
         sent_at: Millis(1_700_000_000_000),
+        system: None,
     }
 }
 
@@ -44,7 +45,7 @@ fn frames(c: &mut Criterion) {
             frame.parse(&alice).expect("command")
         })
     });
-    let event = ServerEvent::Message(MessageView::from(stored(1)));
+    let event = ServerEvent::message(stored(1));
     c.bench_function("message event: serialize", |b| {
         b.iter(|| std::hint::black_box(&event).to_json())
     });

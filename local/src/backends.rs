@@ -9,7 +9,9 @@ use anyhow::Context;
 use chat_aws::{
     ApiGatewayPusher, DynamoStore, RequestMeter, Tables, create_tables, management_client_metered,
 };
-use chat_ports::{ConnectionPusher, ConnectionStore, MembershipStore, MessageStore, UserStore};
+use chat_ports::{
+    ConnectionPusher, ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore,
+};
 use chat_store_sqlite::{Change, SqliteStore};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -23,6 +25,7 @@ pub(crate) struct Ports {
     pub connections: Arc<dyn ConnectionStore>,
     pub messages: Arc<dyn MessageStore>,
     pub memberships: Arc<dyn MembershipStore>,
+    pub groups: Arc<dyn GroupStore>,
     pub users: Arc<dyn UserStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     /// Where the stream handler's records come from.
@@ -48,12 +51,13 @@ pub(crate) struct StreamSource {
 impl Ports {
     fn from_store<S>(store: Arc<S>, pusher: Arc<dyn ConnectionPusher>, changes: Changes) -> Ports
     where
-        S: ConnectionStore + MessageStore + MembershipStore + UserStore + 'static,
+        S: ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + 'static,
     {
         Ports {
             connections: store.clone(),
             messages: store.clone(),
             memberships: store.clone(),
+            groups: store.clone(),
             users: store,
             pusher,
             changes,

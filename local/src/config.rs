@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chat_handlers::ChatSettings;
+
 /// The secret `chat-local` signs and checks dev tokens with when none is given. Never deploy it:
 /// the Lambdas require a real secret from the deployment.
 pub const DEV_JWT_SECRET: &str = "chat-local-dev-secret-do-not-deploy-0123456789";
@@ -56,6 +58,18 @@ pub struct Config {
     /// With `--backend aws`: create the tables first if they do not exist.
     #[arg(long, env = "CHAT_LOCAL_CREATE_TABLES")]
     pub create_tables: bool,
+
+    /// The most members a group may have (the deployment's `MaxGroupMembers`).
+    #[arg(long, env = "CHAT_MAX_GROUP_MEMBERS", default_value_t = ChatSettings::default().max_group_members)]
+    pub max_group_members: u32,
+
+    /// Groups with more members than this forward no `typing`.
+    #[arg(long, env = "CHAT_TYPING_MAX_MEMBERS", default_value_t = ChatSettings::default().typing_max_members)]
+    pub typing_max_members: u32,
+
+    /// How long a sender may recall a message.
+    #[arg(long, env = "CHAT_RECALL_WINDOW", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub recall_window: Duration,
 }
 
 /// Where `chat-local` keeps its data.
@@ -81,6 +95,20 @@ impl Config {
             aws_endpoint_url: None,
             table_prefix: "chat-local".to_string(),
             create_tables: false,
+            max_group_members: ChatSettings::default().max_group_members,
+            typing_max_members: ChatSettings::default().typing_max_members,
+            recall_window: Duration::from_millis(
+                u64::try_from(ChatSettings::default().recall_window_ms).unwrap_or(0),
+            ),
+        }
+    }
+
+    /// The chat's limits and windows, as the handlers take them.
+    pub fn settings(&self) -> ChatSettings {
+        ChatSettings {
+            max_group_members: self.max_group_members,
+            typing_max_members: self.typing_max_members,
+            recall_window_ms: i64::try_from(self.recall_window.as_millis()).unwrap_or(i64::MAX),
         }
     }
 }

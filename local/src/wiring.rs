@@ -77,6 +77,7 @@ impl App {
             send: SendHandler {
                 messages: ports.messages.clone(),
                 memberships: ports.memberships.clone(),
+                groups: ports.groups.clone(),
                 connections: ports.connections.clone(),
                 pusher: ports.pusher.clone(),
                 clock: clock.clone(),
@@ -100,6 +101,9 @@ impl App {
             http: HttpApiHandler {
                 messages: ports.messages.clone(),
                 memberships: ports.memberships.clone(),
+                groups: ports.groups.clone(),
+                clock: clock.clone(),
+                settings: config.settings(),
             },
             issuer: TokenIssuer::hs256(&secret, issuer_name),
             verifier,

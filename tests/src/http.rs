@@ -35,15 +35,50 @@ impl HttpClient {
 
     /// `GET path` (path includes `/v1` and any query string).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let mut request = self.http.get(format!("{}{path}", self.base));
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub async fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Any request; the answer must be JSON.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
         }
         let response = request.send().await.expect("HTTP request");
         let status = response.status().as_u16();
         let text = response.text().await.expect("HTTP body");
         let body = serde_json::from_str(&text)
-            .unwrap_or_else(|err| panic!("GET {path} answered non-JSON ({err}): {text}"));
+            .unwrap_or_else(|err| panic!("{method} {path} answered non-JSON ({err}): {text}"));
         (status, body)
     }
 }

@@ -237,24 +237,34 @@ fn seqs(page: &Value) -> Vec<i64> {
 }
 
 pub async fn group_messages_reach_every_online_member_once(server: &TestServer) {
-    server.seed_group("team", "alice", &["bob", "carol"]).await;
     let mut alice_phone = server.connect("alice", "phone").await;
     let mut alice_laptop = server.connect("alice", "laptop").await;
     let mut bob = server.connect("bob", "phone").await;
     let mut carol = server.connect("carol", "tablet").await;
     let mut dave = server.connect("dave", "phone").await;
+    let team = server
+        .create_group("alice", "Team", &["bob", "carol"])
+        .await;
+    // Its first message, `created`, reaches every member's devices (the HTTP call has none).
+    for device in [&mut alice_phone, &mut alice_laptop, &mut bob, &mut carol] {
+        let created = device.expect("message").await;
+        assert_eq!(created["conversation_id"], team.as_str());
+        assert_eq!(created["seq"], 1);
+        assert_eq!(created["system"]["event"], "created");
+        assert_eq!(created["system"]["name"], "Team");
+    }
 
-    for n in 1..=3 {
+    for n in 2..=4 {
         alice_phone
-            .send_json(&json!({ "action": "send", "conversation_id": "grp:team",
+            .send_json(&json!({ "action": "send", "conversation_id": team,
                 "client_msg_id": format!("g-{n}"), "body": format!("team {n}") }))
             .await;
         assert_eq!(alice_phone.expect("ack").await["seq"], n);
     }
     for device in [&mut bob, &mut carol, &mut alice_laptop] {
-        for n in 1..=3 {
+        for n in 2..=4 {
             let message = device.expect("message").await;
-            assert_eq!(message["conversation_id"], "grp:team");
+            assert_eq!(message["conversation_id"], team.as_str());
             assert_eq!(message["seq"], n);
             assert_eq!(message["sender_id"], "alice");
         }
@@ -263,23 +273,24 @@ pub async fn group_messages_reach_every_online_member_once(server: &TestServer) 
     // The sending device has its acks; nobody outside the group hears anything.
     alice_phone.expect_silence().await;
     dave.expect_silence().await;
-    dave.send_json(&json!({ "action": "send", "conversation_id": "grp:team",
+    dave.send_json(&json!({ "action": "send", "conversation_id": team,
         "client_msg_id": "d-1", "body": "let me in" }))
         .await;
     assert_eq!(dave.expect("error").await["code"], "forbidden");
 
     bob.send_json(&json!({ "action": "sync" })).await;
     let summary = bob.expect("sync").await;
-    let team = summary["conversations"]
+    let listed = summary["conversations"]
         .as_array()
         .expect("conversations")
         .iter()
-        .find(|c| c["conversation_id"] == "grp:team")
+        .find(|c| c["conversation_id"] == team.as_str())
         .cloned()
-        .unwrap_or_else(|| panic!("no grp:team in {summary}"));
-    assert_eq!(team["kind"], "group");
-    assert_eq!(team["last_seq"], 3);
-    assert_eq!(team["unread"], 3);
+        .unwrap_or_else(|| panic!("no {team} in {summary}"));
+    assert_eq!(listed["kind"], "group");
+    assert_eq!(listed["name"], "Team");
+    assert_eq!(listed["last_seq"], 4);
+    assert_eq!(listed["unread"], 4);
 }
 
 /// What one device saw of a burst: its own sends' seqs (from the acks) and, in arrival order,
@@ -315,18 +326,18 @@ pub async fn burst(devices: &mut [WsClient], conversation: &str, each: usize) ->
 }
 
 /// Every device received every other device's messages exactly once and in seq order, and the
-/// seqs of the burst are `1..=total`, gap-free.
-pub fn assert_one_order(seen: &[Seen], total: u64) {
+/// seqs of the burst are exactly `seqs`, gap-free.
+pub fn assert_one_order(seen: &[Seen], seqs: std::ops::RangeInclusive<u64>) {
     let mut all: Vec<u64> = seen.iter().flat_map(|s| s.own.iter().copied()).collect();
     all.sort_unstable();
-    assert_eq!(all, (1..=total).collect::<Vec<u64>>(), "the acks' seqs");
+    assert_eq!(all, seqs.clone().collect::<Vec<u64>>(), "the acks' seqs");
     for (d, device) in seen.iter().enumerate() {
         assert!(
             device.pushed.windows(2).all(|w| w[0] < w[1]),
             "device {d} saw messages out of order: {:?}",
             device.pushed
         );
-        let mut expected: Vec<u64> = (1..=total).filter(|s| !device.own.contains(s)).collect();
+        let mut expected: Vec<u64> = seqs.clone().filter(|s| !device.own.contains(s)).collect();
         expected.sort_unstable();
         assert_eq!(
             device.pushed, expected,
@@ -338,13 +349,202 @@ pub fn assert_one_order(seen: &[Seen], total: u64) {
 pub async fn twenty_devices_sending_into_one_group_see_one_order(server: &TestServer) {
     let users: Vec<String> = (0..10).map(|n| format!("crowd{n}")).collect();
     let members: Vec<&str> = users[1..].iter().map(String::as_str).collect();
-    server.seed_group("crowd", &users[0], &members).await;
     let mut devices = Vec::new();
     for user in &users {
         for device in ["phone", "laptop"] {
             devices.push(server.connect(user, device).await);
         }
     }
-    let seen = burst(&mut devices, "grp:crowd", 5).await;
-    assert_one_order(&seen, 100);
+    let crowd = server.create_group(&users[0], "Crowd", &members).await;
+    for device in &mut devices {
+        assert_eq!(
+            device.expect("message").await["seq"],
+            1,
+            "the `created` message"
+        );
+    }
+    let seen = burst(&mut devices, &crowd, 5).await;
+    assert_one_order(&seen, 2..=101);
+}
+
+/// The next `message` event, which must be a system message of `event`; answers it.
+async fn expect_system(device: &mut WsClient, event: &str) -> Value {
+    let message = device.expect("message").await;
+    assert_eq!(message["system"]["event"], event, "{message}");
+    assert!(
+        message.get("body").is_none(),
+        "a system message has no body: {message}"
+    );
+    message
+}
+
+pub async fn a_groups_life_is_in_every_members_history_in_order(server: &TestServer) {
+    let mut alice = server.connect("alice", "phone").await;
+    let mut bob = server.connect("bob", "phone").await;
+    let mut carol = server.connect("carol", "phone").await;
+    let mut dave = server.connect("dave", "phone").await;
+    let (alice_http, bob_http, carol_http) = (
+        server.http_as("alice").await,
+        server.http_as("bob").await,
+        server.http_as("carol").await,
+    );
+    let (status, created) = alice_http
+        .post(
+            "/v1/conversations",
+            &json!({ "name": "  Hiking  ", "members": ["bob", "carol", "alice"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let group = created["conversation_id"].as_str().expect("id").to_string();
+    assert!(group.starts_with("grp:"), "{group}");
+    assert_eq!(created["name"], "Hiking");
+    assert_eq!(created["role"], "owner");
+    assert_eq!(created["member_count"], 3);
+    assert_eq!(created["members"].as_array().map(Vec::len), Some(3));
+    for device in [&mut alice, &mut bob, &mut carol] {
+        expect_system(device, "created").await;
+    }
+    let path = |rest: &str| format!("/v1/conversations/{group}{rest}");
+
+    // seq 2: dave is added; every member's device, dave's included, hears of it in order.
+    let (status, added) = alice_http
+        .post(&path("/members"), &json!({ "user_ids": ["dave", "bob"] }))
+        .await;
+    assert_eq!(status, 200, "{added}");
+    assert_eq!(added["added"], json!(["dave"]));
+    assert_eq!(added["already_members"], json!(["bob"]));
+    for device in [&mut alice, &mut bob, &mut carol, &mut dave] {
+        let message = expect_system(device, "member_added").await;
+        assert_eq!(message["seq"], 2);
+        assert_eq!(message["sender_id"], "alice");
+        assert_eq!(message["system"]["user_ids"], json!(["dave"]));
+        let event = device.expect("member_added").await;
+        assert_eq!(
+            (event["user_id"].as_str(), event["by"].as_str()),
+            (Some("dave"), Some("alice"))
+        );
+    }
+
+    // seq 3: bob becomes an admin; seq 4: only admins may edit the name; seq 5: bob renames it.
+    let (status, role) = alice_http
+        .put(&path("/members/bob"), &json!({ "role": "admin" }))
+        .await;
+    assert_eq!((status, &role["role"]), (200, &json!("admin")), "{role}");
+    let (status, _) = alice_http
+        .patch(
+            &path(""),
+            &json!({ "settings": { "only_admins_edit_info": true } }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, refused) = carol_http
+        .patch(&path(""), &json!({ "name": "Carol's" }))
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("forbidden")),
+        "{refused}"
+    );
+    let (status, renamed) = bob_http.patch(&path(""), &json!({ "name": "Peaks" })).await;
+    assert_eq!(
+        (status, &renamed["name"]),
+        (200, &json!("Peaks")),
+        "{renamed}"
+    );
+    for device in [&mut alice, &mut carol] {
+        let role = expect_system(device, "role_changed").await;
+        assert_eq!(
+            (role["seq"].as_u64(), role["system"]["role"].as_str()),
+            (Some(3), Some("admin"))
+        );
+        let settings = expect_system(device, "settings_changed").await;
+        assert_eq!(
+            settings["system"]["settings"]["only_admins_edit_info"],
+            true
+        );
+        let renamed = expect_system(device, "renamed").await;
+        assert_eq!(
+            (renamed["seq"].as_u64(), renamed["sender_id"].as_str()),
+            (Some(5), Some("bob"))
+        );
+    }
+
+    // seq 6: alice removes carol, who hears of it and keeps her history up to it, no further.
+    let (status, _) = alice_http.delete(&path("/members/carol")).await;
+    assert_eq!(status, 200);
+    let removal = expect_system(&mut carol, "member_removed").await;
+    assert_eq!(removal["seq"], 6);
+    assert_eq!(carol.expect("member_removed").await["user_id"], "carol");
+    alice
+        .send_json(&json!({ "action": "send", "conversation_id": group, "client_msg_id": "after", "body": "carol is gone" }))
+        .await;
+    carol.expect_silence().await;
+    carol
+        .send_json(&json!({ "action": "send", "conversation_id": group, "client_msg_id": "c-x", "body": "still here?" }))
+        .await;
+    assert_eq!(carol.expect("error").await["code"], "forbidden");
+    let (status, history) = carol_http.get(&path("/messages")).await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(seqs(&history), vec![1, 2, 3, 4, 5, 6]);
+    carol
+        .send_json(&json!({ "action": "sync", "conversation_id": group, "after_seq": 4 }))
+        .await;
+    let page = carol.expect("messages").await;
+    assert_eq!(page["messages"].as_array().map(Vec::len), Some(2), "{page}");
+    assert_eq!(page["has_more"], false);
+    let (status, details) = carol_http.get(&path("")).await;
+    assert_eq!(
+        (status, &details["error"]["code"]),
+        (403, &json!("forbidden")),
+        "{details}"
+    );
+    let (_, list) = carol_http.get("/v1/conversations").await;
+    assert_eq!(list["conversations"][0]["last_seq"], 6, "{list}");
+    assert_eq!(
+        list["conversations"][0]["last_message"]["seq"],
+        Value::Null,
+        "{list}"
+    );
+
+    // alice (the owner) leaves: bob, the longest-standing admin, owns it first (seq 8).
+    let (status, _) = alice_http.delete(&path("/members/alice")).await;
+    assert_eq!(status, 200);
+    // bob's phone has had every change since seq 3 too, and the events beside them.
+    let mut kinds = Vec::new();
+    while kinds.last().is_none_or(|(seq, _)| *seq < Some(9)) {
+        let event = bob.next_event().await;
+        if event["type"] == "message" {
+            kinds.push((
+                event["seq"].as_u64(),
+                event["system"]["event"].as_str().map(String::from),
+            ));
+        }
+    }
+    assert_eq!(
+        kinds
+            .iter()
+            .map(|(seq, _)| seq.unwrap_or(0))
+            .collect::<Vec<u64>>(),
+        vec![3, 4, 5, 6, 7, 8, 9]
+    );
+    assert_eq!(
+        kinds[4..],
+        vec![
+            (Some(7), None),
+            (Some(8), Some("role_changed".into())),
+            (Some(9), Some("member_left".into()))
+        ]
+    );
+    let (status, details) = bob_http.get(&path("")).await;
+    assert_eq!(status, 200, "{details}");
+    assert_eq!(details["role"], "owner");
+    assert_eq!(details["member_count"], 2);
+    assert_eq!(details["last_seq"], 9);
+    let users: Vec<&str> = details["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["user_id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(users, vec!["bob", "dave"]);
 }

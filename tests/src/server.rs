@@ -2,17 +2,12 @@
 
 use std::net::SocketAddr;
 
-use chat_aws::DynamoStore;
-use chat_domain::{ConversationId, Millis, UserId};
 use chat_local::{Backend, Config, LocalServer};
-use chat_ports::{Membership, MembershipStore, Role};
-use chat_store_sqlite::SqliteStore;
 
 use crate::{HttpClient, Refused, WsClient};
 
 pub struct TestServer {
     server: LocalServer,
-    config: Config,
     http: reqwest::Client,
     /// Dropped last: the directory outlives the server.
     _dir: tempfile::TempDir,
@@ -47,12 +42,9 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("a temporary data dir");
         let mut config = Config::ephemeral(dir.path().to_path_buf());
         adjust(&mut config);
-        let server = LocalServer::start(config.clone())
-            .await
-            .expect("chat-local starts");
+        let server = LocalServer::start(config).await.expect("chat-local starts");
         TestServer {
             server,
-            config,
             http: reqwest::Client::new(),
             _dir: dir,
         }
@@ -89,41 +81,22 @@ impl TestServer {
         WsClient::connect(&format!("ws://{}/local?{query}", self.addr())).await
     }
 
-    /// Creates group `grp:{id}` with `owner` and `members`, straight through the backend's store
-    /// (group management over HTTP is a later issue).
-    pub async fn seed_group(&self, id: &str, owner: &str, members: &[&str]) {
-        let conversation = ConversationId::parse(&format!("grp:{id}")).expect("group id");
-        let now = Millis(1_700_000_000_000);
-        let mut list = vec![Membership::new(
-            conversation.clone(),
-            UserId::parse(owner).expect("owner"),
-            Role::Owner,
-            now,
-        )];
-        for member in members {
-            let user = UserId::parse(member).expect("member");
-            list.push(Membership::new(
-                conversation.clone(),
-                user,
-                Role::Member,
-                now,
-            ));
-        }
-        let store: Box<dyn MembershipStore> = match self.config.backend {
-            Backend::Sqlite => Box::new(SqliteStore::open(&self.config.data_dir).expect("store")),
-            Backend::Aws => {
-                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .endpoint_url(self.config.aws_endpoint_url.clone().expect("endpoint"))
-                    .load()
-                    .await;
-                let tables = chat_aws::Tables::from_prefix(&self.config.table_prefix);
-                Box::new(DynamoStore::new(
-                    aws_sdk_dynamodb::Client::new(&sdk),
-                    tables,
-                ))
-            }
-        };
-        store.add_members(&list).await.expect("seed the group");
+    /// Creates a group named `name` over the HTTP API, as `owner`, with `members`; answers
+    /// its conversation id.
+    pub async fn create_group(&self, owner: &str, name: &str, members: &[&str]) -> String {
+        let (status, group) = self
+            .http_as(owner)
+            .await
+            .post(
+                "/v1/conversations",
+                &serde_json::json!({ "name": name, "members": members }),
+            )
+            .await;
+        assert_eq!(status, 201, "creating {name}: {group}");
+        group["conversation_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no conversation_id in {group}"))
+            .to_string()
     }
 
     /// An HTTP API client for `user`.

@@ -14,6 +14,9 @@ async fn main() -> Result<(), Error> {
     let handler = Arc::new(HttpApiHandler {
         messages: adapters.store.clone(),
         memberships: adapters.store.clone(),
+        groups: adapters.store.clone(),
+        clock: adapters.clock.clone(),
+        settings: chat_lambda_host::settings_from_env()?,
     });
     lambda_http::run(service_fn(move |request: Request| {
         let handler = handler.clone();

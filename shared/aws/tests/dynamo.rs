@@ -41,6 +41,7 @@ fn draft(
         media: None,
         reply_to: None,
         sent_at: Millis(1_000),
+        system: None,
     }
 }
 
@@ -77,7 +78,7 @@ async fn create_tables_is_idempotent_and_sets_ttl_stream_and_index() {
         .iter()
         .filter_map(|i| i.index_name())
         .collect();
-    assert_eq!(indexes, vec!["by-user"]);
+    assert_eq!(indexes, vec!["by-user", "by-delivered", "by-read"]);
 
     let ttl = client
         .describe_time_to_live()

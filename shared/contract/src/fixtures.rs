@@ -3,7 +3,7 @@
 
 use chat_domain::{
     Body, ClientMsgId, ConnectionId, ConversationId, DeviceId, GroupId, MessageId, Millis,
-    NewMessage, StoredMessage, UserId,
+    NewMessage, StoredMessage, SystemEvent, UserId,
 };
 use chat_ports::{Appended, Connection, Membership, Role};
 
@@ -45,6 +45,33 @@ pub(crate) fn text(
         media: None,
         reply_to: None,
         sent_at: Millis(at),
+        system: None,
+    }
+}
+
+/// A system message recording `event`, done by `actor` at `at` ms; its ids are derived from
+/// the conversation, the actor and the time, so they are unique within a case.
+pub(crate) fn system(
+    conversation: &ConversationId,
+    actor: &UserId,
+    event: SystemEvent,
+    at: i64,
+) -> NewMessage {
+    let id = format!(
+        "sys-{}-{actor}-{at}",
+        conversation.to_string().replace(':', "-")
+    );
+    NewMessage {
+        conversation_id: conversation.clone(),
+        message_id: MessageId::parse(&id).expect("valid message id"),
+        sender_id: actor.clone(),
+        sender_device: device("api"),
+        client_msg_id: ClientMsgId::parse(&id).expect("valid client_msg_id"),
+        body: None,
+        media: None,
+        reply_to: None,
+        sent_at: Millis(at),
+        system: Some(event),
     }
 }
 

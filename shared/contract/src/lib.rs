@@ -2,7 +2,7 @@
 //! drift: the embedded SQLite store and DynamoDB (on moto) answer exactly the same cases.
 //!
 //! The cases assert only through the port traits (`ConnectionStore`, `MessageStore`,
-//! `MembershipStore`, `UserStore`), never through a backend's tables. A backend runs them all
+//! `MembershipStore`, `GroupStore`, `UserStore`), never through a backend's tables. A backend runs them all
 //! with one line in a test file:
 //!
 //! ```text
@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use chat_ports::{ConnectionStore, MembershipStore, MessageStore, UserStore};
+use chat_ports::{ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore};
 
 pub mod cases;
 mod fixtures;
@@ -28,19 +28,21 @@ pub struct Stores {
     pub connections: Arc<dyn ConnectionStore>,
     pub messages: Arc<dyn MessageStore>,
     pub memberships: Arc<dyn MembershipStore>,
+    pub groups: Arc<dyn GroupStore>,
     pub users: Arc<dyn UserStore>,
 }
 
 impl Stores {
-    /// All four ports served by one value (the embedded store implements them all).
+    /// Every port served by one value (each backend's store implements them all).
     pub fn from_one<S>(store: Arc<S>) -> Stores
     where
-        S: ConnectionStore + MessageStore + MembershipStore + UserStore + 'static,
+        S: ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + 'static,
     {
         Stores {
             connections: store.clone(),
             messages: store.clone(),
             memberships: store.clone(),
+            groups: store.clone(),
             users: store,
         }
     }
@@ -77,9 +79,15 @@ macro_rules! contract_suite {
             add_members_is_idempotent_and_keeps_marks,
             membership_lookup_and_memberships_of,
             members_page_in_user_id_order,
-            remove_member_reports_whether_it_was_there,
             advance_mark_only_moves_up,
             advance_mark_for_a_non_member_is_none,
+            create_group_stores_its_head_members_and_first_message,
+            group_changes_are_stored_with_their_system_message_at_the_next_seq,
+            group_changes_past_the_cap_or_on_stale_members_store_nothing,
+            the_last_member_leaving_closes_the_group,
+            concurrent_group_changes_keep_the_count_and_seqs_exact,
+            the_tick_queries_see_current_group_members_by_mark,
+            raise_tick_only_moves_up,
             touch_last_seen_never_goes_back,
             put_profile_keeps_last_seen,
             unknown_user_is_none,

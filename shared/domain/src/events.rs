@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::conversation::{ConversationId, ConversationKind};
 use crate::error::{ChatError, ErrorCode};
 use crate::frames::MarkKind;
+use crate::group::SystemEvent;
 use crate::ids::{ClientMsgId, ConnectionId, MessageId, UserId};
-use crate::message::{MediaRef, StoredMessage};
+use crate::message::{MediaRef, Recall, StoredMessage};
 use crate::seq::Seq;
 use crate::time::Millis;
 
@@ -25,6 +26,12 @@ pub struct MessageView {
     pub media: Option<MediaRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Seq>,
+    /// A system message (a group change by `sender_id`): no body, no media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemEvent>,
+    /// A recalled message's tombstone: no body, no media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled: Option<Recall>,
 }
 
 impl From<StoredMessage> for MessageView {
@@ -39,6 +46,8 @@ impl From<StoredMessage> for MessageView {
             body: m.body.map(String::from),
             media: m.media,
             reply_to: m.reply_to,
+            system: m.system,
+            recalled: m.recalled,
         }
     }
 }
@@ -67,7 +76,8 @@ pub enum ServerEvent {
         message_id: MessageId,
         sent_at: Millis,
     },
-    Message(MessageView),
+    /// A message (boxed: it is much larger than the other events).
+    Message(Box<MessageView>),
     Receipt {
         conversation_id: ConversationId,
         user_id: UserId,
@@ -126,6 +136,11 @@ pub enum ServerEvent {
 }
 
 impl ServerEvent {
+    /// The `message` event of a stored message.
+    pub fn message(message: StoredMessage) -> Self {
+        ServerEvent::Message(Box::new(MessageView::from(message)))
+    }
+
     /// The `error` event answering `action` (and the client's message id, where known).
     pub fn error(err: &ChatError, action: Option<&str>, client_msg_id: Option<&str>) -> Self {
         ServerEvent::Error {

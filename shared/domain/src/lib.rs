@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod error;
 pub mod events;
 pub mod frames;
+pub mod group;
 pub mod ids;
 pub mod limits;
 pub mod message;
@@ -17,7 +18,8 @@ pub mod time;
 
 pub use conversation::{ConversationId, ConversationKind};
 pub use error::{ChatError, ErrorCode};
+pub use group::{GroupName, GroupSettings, Role, SettingsPatch, SystemEvent, SystemKind};
 pub use ids::{ClientMsgId, ConnectionId, DeviceId, GroupId, MediaId, MessageId, UserId};
-pub use message::{Body, MediaRef, NewMessage, StoredMessage};
+pub use message::{Body, MediaRef, NewMessage, Recall, StoredMessage};
 pub use seq::Seq;
 pub use time::Millis;

@@ -14,3 +14,7 @@ pub const MAX_CLIENT_FRAME_BYTES: usize = 32 * 1024;
 pub const MAX_SERVER_FRAME_BYTES: usize = 128 * 1024;
 /// Most user ids in one `presence` request.
 pub const MAX_PRESENCE_IDS: usize = 100;
+/// Longest group name, in characters.
+pub const MAX_GROUP_NAME_CHARS: usize = 100;
+/// Most members one page of a conversation's details lists.
+pub const MAX_MEMBERS_PAGE: u32 = 100;

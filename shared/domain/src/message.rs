@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversation::ConversationId;
 use crate::error::ChatError;
+use crate::group::SystemEvent;
 use crate::ids::{ClientMsgId, DeviceId, MediaId, MessageId, UserId};
 use crate::limits::MAX_BODY_CHARS;
 use crate::seq::Seq;
@@ -60,6 +61,13 @@ pub struct MediaRef {
     pub size: u64,
 }
 
+/// A recalled message's tombstone: who recalled it, and when. Its body and media are gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recall {
+    pub by: UserId,
+    pub at: Millis,
+}
+
 /// A message a handler asks the store to append. The store assigns the `seq`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
@@ -72,6 +80,8 @@ pub struct NewMessage {
     pub media: Option<MediaRef>,
     pub reply_to: Option<Seq>,
     pub sent_at: Millis,
+    /// A system message (a group change, done by `sender_id`): no body, no media.
+    pub system: Option<SystemEvent>,
 }
 
 impl NewMessage {
@@ -88,11 +98,16 @@ impl NewMessage {
             media: self.media,
             reply_to: self.reply_to,
             sent_at: self.sent_at,
+            system: self.system,
+            recalled: None,
         }
     }
 }
 
 /// A durably stored message: the same on every device.
+///
+/// Its serde form is the messages table's item (the stream consumer decodes stream images
+/// into it), so absent options are left out and may be missing when read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredMessage {
     pub conversation_id: ConversationId,
@@ -101,10 +116,18 @@ pub struct StoredMessage {
     pub sender_id: UserId,
     pub sender_device: DeviceId,
     pub client_msg_id: ClientMsgId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Body>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<Seq>,
     pub sent_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemEvent>,
+    /// Set once the message is recalled (and its body and media erased).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled: Option<Recall>,
 }
 
 #[cfg(test)]

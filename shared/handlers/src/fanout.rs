@@ -1,17 +1,24 @@
-//! Fan-out: one frame to every open connection of some users, pruning the connections API
-//! Gateway reports gone (`410`). Delivery is at-least-once: a failed post is logged and left to
-//! `sync` on reconnect; it never fails the request that caused it, because the message itself
-//! is already durably stored.
+//! Fan-out: frames to every open connection of some users, pruning the connections API Gateway
+//! reports gone (`410`). Delivery is at-least-once: a failed post is logged and left to `sync`
+//! on reconnect; it never fails the request that caused it, because the message itself is
+//! already durably stored.
+//!
+//! Shaped for a 10,000-member group: members are read a page of [`MEMBER_PAGE`] at a time, the
+//! page's live connections with one store request ([`ConnectionStore::connections_of_users`]),
+//! never one per member, and at most [`POSTS_AT_ONCE`] connections are posted to at once (API
+//! Gateway's request quota is the account's, shared with every other API). Throttled posts are
+//! retried inside the pusher with backoff; they are never dropped nor doubled by this code. The
+//! frames of one fan-out reach each connection one after another, in order.
 
-use chat_domain::events::{MessageView, ServerEvent};
-use chat_domain::{
-    ChatError, ConnectionId, ConversationId, DeviceId, Millis, StoredMessage, UserId,
-};
+use chat_domain::{ChatError, ConnectionId, ConversationId, DeviceId, Millis, UserId};
 use chat_ports::{Connection, ConnectionPusher, ConnectionStore, MembershipStore, PostOutcome};
-use futures_util::future::join_all;
+use futures_util::StreamExt;
 
-/// How many group members one fan-out page reads.
-const MEMBER_PAGE: u32 = 100;
+/// How many group members one fan-out page reads (also the most users per connection lookup).
+pub(crate) const MEMBER_PAGE: u32 = 100;
+
+/// How many connections are posted to at once.
+pub(crate) const POSTS_AT_ONCE: usize = 64;
 
 /// Who pushes a stored message to its members' devices, and so which order they see.
 ///
@@ -60,81 +67,138 @@ impl Skip<'_> {
     }
 }
 
-/// Pushes `message` to every online device of every member of its conversation except `skip`,
-/// reading group members a page at a time. Answers how many posts were delivered.
-pub(crate) async fn push_message(
-    connections: &dyn ConnectionStore,
-    memberships: &dyn MembershipStore,
-    pusher: &dyn ConnectionPusher,
-    message: &StoredMessage,
-    skip: Skip<'_>,
-    now: Millis,
-) -> Result<usize, ChatError> {
-    let payload = ServerEvent::Message(MessageView::from(message.clone())).to_json();
-    if let Some(pair) = message.conversation_id.direct_members() {
-        let users: Vec<&UserId> = pair.to_vec();
-        return Ok(push_to_users(connections, pusher, &users, payload.as_bytes(), skip, now).await);
-    }
-    let mut delivered = 0;
-    let mut after: Option<UserId> = None;
-    loop {
-        let page = memberships
-            .members(&message.conversation_id, after.as_ref(), MEMBER_PAGE)
-            .await?;
-        let users: Vec<&UserId> = page.iter().map(|m| &m.user_id).collect();
-        delivered +=
-            push_to_users(connections, pusher, &users, payload.as_bytes(), skip, now).await;
-        if page.len() < MEMBER_PAGE as usize {
-            return Ok(delivered);
-        }
-        after = page.last().map(|m| m.user_id.clone());
+/// What became of a fan-out's posts, by connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Connections that got every frame.
+    pub delivered: usize,
+    /// Connections found gone (410) and pruned.
+    pub gone: usize,
+    /// Connections a post failed for (logged; they catch up with `sync`).
+    pub failed: usize,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.delivered += other.delivered;
+        self.gone += other.gone;
+        self.failed += other.failed;
     }
 }
 
-/// Sends `payload` to every connection of `users` except `skip`. Answers how many posts were
-/// delivered.
-pub(crate) async fn push_to_users(
-    connections: &dyn ConnectionStore,
-    pusher: &dyn ConnectionPusher,
-    users: &[&UserId],
-    payload: &[u8],
-    skip: Skip<'_>,
-    now: Millis,
-) -> usize {
-    let per_user = users.iter().map(|user| async move {
-        match connections.connections_of(user, now).await {
-            Ok(list) => list,
-            Err(err) => {
-                tracing::warn!(user = %user, error = %err, "listing connections failed");
-                Vec::new()
-            }
-        }
-    });
-    let targets: Vec<_> = join_all(per_user)
-        .await
-        .into_iter()
-        .flatten()
-        .filter(|c| !skip.skips(c))
-        .collect();
+/// The ports a fan-out uses, borrowed from the handler that runs it.
+pub(crate) struct Fanout<'a> {
+    pub connections: &'a dyn ConnectionStore,
+    pub memberships: &'a dyn MembershipStore,
+    pub pusher: &'a dyn ConnectionPusher,
+    pub now: Millis,
+}
 
-    let posts = targets.iter().map(|target| async move {
-        match pusher.post(&target.connection_id, payload).await {
-            Ok(PostOutcome::Delivered) => true,
-            Ok(PostOutcome::Gone) => {
-                tracing::debug!(connection = %target.connection_id, "pruning a gone connection");
-                if let Err(err) = connections
-                    .remove_connection(&target.user_id, &target.connection_id)
-                    .await
-                {
-                    tracing::warn!(error = %err, "pruning a gone connection failed");
-                }
-                false
+impl Fanout<'_> {
+    /// `frames`, in order, to every online device of every current member of `conversation`
+    /// (both users of a direct one), and of `also` (e.g. whom a system message just removed),
+    /// but `skip`. Fails only when the members cannot be read (worth a retry).
+    pub(crate) async fn to_conversation(
+        &self,
+        conversation: &ConversationId,
+        also: &[UserId],
+        frames: &[String],
+        skip: Skip<'_>,
+    ) -> Result<Tally, ChatError> {
+        if let Some(pair) = conversation.direct_members() {
+            let mut users: Vec<UserId> = pair.into_iter().cloned().collect();
+            users.extend(also.iter().cloned());
+            return Ok(self.to_users(&users, frames, skip).await);
+        }
+        let mut tally = self.to_users(also, frames, skip).await;
+        let mut after: Option<UserId> = None;
+        loop {
+            let page = self
+                .memberships
+                .members(conversation, after.as_ref(), MEMBER_PAGE)
+                .await?;
+            let users: Vec<UserId> = page
+                .iter()
+                .map(|m| m.user_id.clone())
+                .filter(|user| !also.contains(user))
+                .collect();
+            tally.add(self.to_users(&users, frames, skip).await);
+            if page.len() < MEMBER_PAGE as usize {
+                return Ok(tally);
             }
-            Err(err) => {
-                tracing::warn!(connection = %target.connection_id, error = %err, "post failed");
-                false
+            after = page.last().map(|m| m.user_id.clone());
+        }
+    }
+
+    /// `frames`, in order, to every connection of `users` but `skip`: one connection lookup per
+    /// [`MEMBER_PAGE`] users, at most [`POSTS_AT_ONCE`] connections at a time.
+    pub(crate) async fn to_users(
+        &self,
+        users: &[UserId],
+        frames: &[String],
+        skip: Skip<'_>,
+    ) -> Tally {
+        let mut tally = Tally::default();
+        for chunk in users.chunks(MEMBER_PAGE as usize) {
+            let targets = match self.connections.connections_of_users(chunk, self.now).await {
+                Ok(list) => list,
+                Err(err) => {
+                    // The message is stored; these devices catch up with `sync`.
+                    tracing::warn!(users = chunk.len(), error = %err, "listing connections failed");
+                    continue;
+                }
+            };
+            let posts: Vec<_> = targets
+                .iter()
+                .filter(|c| !skip.skips(c))
+                .map(|target| self.post_all(target, frames))
+                .collect();
+            let outcomes: Vec<Tally> = futures_util::stream::iter(posts)
+                .buffer_unordered(POSTS_AT_ONCE)
+                .collect()
+                .await;
+            for outcome in outcomes {
+                tally.add(outcome);
             }
         }
-    });
-    join_all(posts).await.into_iter().filter(|ok| *ok).count()
+        tally
+    }
+
+    /// Every frame to one connection, in order; stops at the first that does not arrive.
+    async fn post_all(&self, target: &Connection, frames: &[String]) -> Tally {
+        for frame in frames {
+            match self
+                .pusher
+                .post(&target.connection_id, frame.as_bytes())
+                .await
+            {
+                Ok(PostOutcome::Delivered) => {}
+                Ok(PostOutcome::Gone) => {
+                    tracing::debug!(connection = %target.connection_id, "pruning a gone connection");
+                    if let Err(err) = self
+                        .connections
+                        .remove_connection(&target.user_id, &target.connection_id)
+                        .await
+                    {
+                        tracing::warn!(error = %err, "pruning a gone connection failed");
+                    }
+                    return Tally {
+                        gone: 1,
+                        ..Tally::default()
+                    };
+                }
+                Err(err) => {
+                    tracing::warn!(connection = %target.connection_id, error = %err, "post failed");
+                    return Tally {
+                        failed: 1,
+                        ..Tally::default()
+                    };
+                }
+            }
+        }
+        Tally {
+            delivered: 1,
+            ..Tally::default()
+        }
+    }
 }

@@ -6,11 +6,14 @@
 //! exactly what those ports call) with one `handle` method. Client errors are normal answers:
 //! an `error` event on the socket or a JSON error on HTTP, never a failed invocation.
 
+mod access;
 pub mod authorizer;
 mod caller;
 mod fanout;
+mod groups;
 pub mod http;
 mod reply;
+mod settings;
 pub mod stream;
 mod summaries;
 pub mod ws;
@@ -19,6 +22,7 @@ pub use authorizer::{AuthorizerHandler, Principal};
 pub use caller::Caller;
 pub use fanout::Delivery;
 pub use http::HttpApiHandler;
+pub use settings::ChatSettings;
 pub use stream::StreamHandler;
 pub use ws::{
     ConnectHandler, DefaultHandler, DisconnectHandler, ReceiptHandler, Route, SendHandler,

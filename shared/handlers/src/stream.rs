@@ -24,12 +24,13 @@ use std::collections::HashMap;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use chat_domain::{ChatError, StoredMessage};
+use chat_domain::events::ServerEvent;
+use chat_domain::{ChatError, StoredMessage, SystemKind, UserId};
 use chat_ports::{Clock, ConnectionPusher, ConnectionStore, MembershipStore};
 use futures_util::StreamExt;
 use tracing::Instrument;
 
-use crate::fanout::{Delivery, Skip, push_message};
+use crate::fanout::{Delivery, Fanout, Skip};
 
 /// How many conversations of one batch are fanned out at once.
 const CONVERSATIONS_AT_ONCE: usize = 16;
@@ -102,19 +103,66 @@ impl StreamHandler {
         if self.delivery.inline(&message.conversation_id) {
             return Ok(()); // `send` pushed it.
         }
-        let delivered = push_message(
-            &*self.connections,
-            &*self.memberships,
-            &*self.pusher,
-            &message,
-            Skip::Device(&message.sender_id, &message.sender_device),
-            self.clock.now(),
-        )
-        .await?;
-        tracing::info!(conversation = %message.conversation_id, seq = %message.seq, delivered,
+        let fanout = Fanout {
+            connections: &*self.connections,
+            memberships: &*self.memberships,
+            pusher: &*self.pusher,
+            now: self.clock.now(),
+        };
+        let (also, frames) = frames_of(&message);
+        let tally = fanout
+            .to_conversation(
+                &message.conversation_id,
+                &also,
+                &frames,
+                Skip::Device(&message.sender_id, &message.sender_device),
+            )
+            .await?;
+        tracing::info!(conversation = %message.conversation_id, seq = %message.seq,
+            delivered = tally.delivered, gone = tally.gone, failed = tally.failed,
             "message fanned out");
         Ok(())
     }
+}
+
+/// Changes of at most this many members also go out as one `member_added` / `member_removed`
+/// event per member; larger ones only as their system message (which names them all), so
+/// that adding 90 people to a 10,000-member group is not 900,000 posts.
+const MEMBER_EVENTS_MAX: usize = 10;
+
+/// What a stored message is pushed as, and to whom beyond the current members: the `message`
+/// event; for a system message about members, their `member_added` / `member_removed`
+/// events, and the members it took out (so that they hear of it too).
+fn frames_of(message: &StoredMessage) -> (Vec<UserId>, Vec<String>) {
+    let mut frames = vec![ServerEvent::message(message.clone()).to_json()];
+    let Some(system) = &message.system else {
+        return (Vec::new(), frames);
+    };
+    let users = system.user_ids.as_deref().unwrap_or_default();
+    if users.len() <= MEMBER_EVENTS_MAX {
+        for user in users {
+            let (conversation_id, user_id, by) = (
+                message.conversation_id.clone(),
+                user.clone(),
+                message.sender_id.clone(),
+            );
+            let event = match system.event {
+                SystemKind::MemberAdded => ServerEvent::MemberAdded {
+                    conversation_id,
+                    user_id,
+                    by,
+                },
+                SystemKind::MemberRemoved | SystemKind::MemberLeft => ServerEvent::MemberRemoved {
+                    conversation_id,
+                    user_id,
+                    by,
+                },
+                _ => continue,
+            };
+            frames.push(event.to_json());
+        }
+    }
+    (system.departed().to_vec(), frames)
 }
 
 /// The messages table's partition key, as stream records carry it in `Keys`.

@@ -32,22 +32,28 @@ pub(crate) async fn summaries_of(
         .collect();
     let mut list: Vec<UserConversation> = mine
         .into_iter()
-        .map(|m| {
+        .filter_map(|m| {
             let head = heads.remove(&m.conversation_id);
+            // A group exists from its head on (its members are written first, see
+            // `GroupStore::create_group`): without one it is nobody's conversation yet.
+            if head.is_none() && m.conversation_id.direct_members().is_none() {
+                return None;
+            }
             let last_seq = head.as_ref().map_or(0, |h| h.last_seq.get());
-            UserConversation {
+            Some(UserConversation {
                 last_activity_at: head.as_ref().map_or(m.joined_at, |h| h.last_message_at),
                 summary: ConversationSummary {
                     kind: m.conversation_id.kind(),
-                    conversation_id: m.conversation_id,
-                    name: None,
-                    last_seq,
+                    conversation_id: m.conversation_id.clone(),
+                    name: head.as_ref().and_then(|h| h.name.clone()),
+                    // A former member sees up to their removal.
+                    last_seq: m.visible_last(last_seq),
                     delivered_seq: m.delivered_seq,
                     read_seq: m.read_seq,
-                    unread: last_seq.saturating_sub(m.read_seq),
+                    unread: m.unread(last_seq),
                 },
                 head,
-            }
+            })
         })
         .collect();
     list.sort_by(|a, b| {

@@ -92,6 +92,7 @@ impl World {
         SendHandler {
             messages: self.store.clone(),
             memberships: self.store.clone(),
+            groups: self.store.clone(),
             connections: self.store.clone(),
             pusher: self.pusher.clone(),
             clock: Arc::new(FixedClock),
@@ -301,6 +302,7 @@ async fn a_direct_conversation_whose_opening_failed_is_opened_by_the_next_send()
         media: None,
         reply_to: None,
         sent_at: NOW,
+        system: None,
     };
     world.store.append(first).await.expect("append");
     let bob = UserId::parse("bob").expect("user");

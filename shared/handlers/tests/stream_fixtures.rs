@@ -13,7 +13,8 @@ use chat_domain::frames::MarkKind;
 use chat_domain::{ChatError, ConnectionId, ConversationId, DeviceId, Seq, UserId};
 use chat_handlers::{Delivery, StreamHandler};
 use chat_ports::{
-    Connection, ConnectionStore, Marks, Membership, MembershipStore, PortResult, Role,
+    Connection, ConnectionStore, MarkCursor, MarkHolder, MarkMove, Membership, MembershipStore,
+    PortResult, Recipient, Role,
 };
 use chat_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
@@ -32,9 +33,6 @@ impl MembershipStore for FlakyMembers {
     }
     async fn add_members(&self, members: &[Membership]) -> PortResult<()> {
         self.store.add_members(members).await
-    }
-    async fn remove_member(&self, c: &ConversationId, u: &UserId) -> PortResult<bool> {
-        self.store.remove_member(c, u).await
     }
     async fn memberships_of(&self, user: &UserId) -> PortResult<Vec<Membership>> {
         self.store.memberships_of(user).await
@@ -59,8 +57,25 @@ impl MembershipStore for FlakyMembers {
         u: &UserId,
         kind: MarkKind,
         seq: Seq,
-    ) -> PortResult<Option<Marks>> {
+    ) -> PortResult<Option<MarkMove>> {
         self.store.advance_mark(c, u, kind, seq).await
+    }
+    async fn lowest_marks(
+        &self,
+        c: &ConversationId,
+        kind: MarkKind,
+        limit: u32,
+    ) -> PortResult<Vec<MarkHolder>> {
+        self.store.lowest_marks(c, kind, limit).await
+    }
+    async fn delivered_to(
+        &self,
+        c: &ConversationId,
+        seq: Seq,
+        after: Option<&MarkCursor>,
+        limit: u32,
+    ) -> PortResult<Vec<Recipient>> {
+        self.store.delivered_to(c, seq, after, limit).await
     }
 }
 

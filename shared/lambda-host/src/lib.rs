@@ -9,6 +9,8 @@
 //! - `WEBSOCKET_MANAGEMENT_ENDPOINT`: `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
 //! - `JWT_SECRET` (≥ 32 bytes) and optional `JWT_ISSUER`: how tokens are checked.
 //! - `MESSAGE_RETENTION_DAYS` (optional, 0 = forever): messages expire through DynamoDB TTL.
+//! - `MAX_GROUP_MEMBERS`, `TYPING_MAX_MEMBERS`, `RECALL_WINDOW_SECONDS` (optional): the chat's
+//!   limits ([`ChatSettings`]; the contract's defaults when unset).
 //! - `AWS_ENDPOINT_URL` and friends are honoured by the SDK itself (LocalStack, moto).
 
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use anyhow::Context;
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use chat_auth::{Secret, TokenVerifier};
 use chat_aws::{ApiGatewayPusher, DynamoStore, Tables, management_client};
-use chat_handlers::Route;
+use chat_handlers::{ChatSettings, Route};
 use chat_ports::{Clock, SystemClock};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -72,6 +74,30 @@ fn retention_days() -> anyhow::Result<Option<u32>> {
             Ok((days > 0).then_some(days))
         }
     }
+}
+
+/// A number from the environment, or `default` when unset or empty.
+fn number_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(raw) if raw.trim().is_empty() => Ok(default),
+        Ok(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={raw:?} is not a number")),
+    }
+}
+
+/// The chat's limits from `MAX_GROUP_MEMBERS`, `TYPING_MAX_MEMBERS` and
+/// `RECALL_WINDOW_SECONDS`, each defaulting to the contract's.
+pub fn settings_from_env() -> anyhow::Result<ChatSettings> {
+    let defaults = ChatSettings::default();
+    Ok(ChatSettings {
+        max_group_members: number_or("MAX_GROUP_MEMBERS", defaults.max_group_members)?,
+        typing_max_members: number_or("TYPING_MAX_MEMBERS", defaults.typing_max_members)?,
+        recall_window_ms: number_or("RECALL_WINDOW_SECONDS", defaults.recall_window_ms / 1000)?
+            .saturating_mul(1000),
+    })
 }
 
 /// The token verifier from `JWT_SECRET` and `JWT_ISSUER`.

@@ -25,6 +25,14 @@ pub trait ConnectionStore: Send + Sync {
     /// Forgets a connection; forgetting an unknown one is not an error.
     async fn remove_connection(&self, user: &UserId, id: &ConnectionId) -> PortResult<()>;
 
-    /// The user's connections that have not expired at `now` (one key-range query).
+    /// The user's connections that have not expired at `now` (one key lookup or range query).
     async fn connections_of(&self, user: &UserId, now: Millis) -> PortResult<Vec<Connection>>;
+
+    /// The connections of up to 100 users that have not expired at `now`, in one store
+    /// request: how a fan-out finds a page of a group's online devices.
+    async fn connections_of_users(
+        &self,
+        users: &[UserId],
+        now: Millis,
+    ) -> PortResult<Vec<Connection>>;
 }

@@ -10,6 +10,7 @@
 mod blobs;
 mod clock;
 mod connections;
+mod groups;
 mod memberships;
 mod messages;
 mod push;
@@ -17,9 +18,13 @@ mod pusher;
 mod users;
 
 pub use blobs::{BlobKey, BlobStore, PresignedRequest, UploadSpec};
+pub use chat_domain::Role;
 pub use clock::{Clock, SystemClock};
 pub use connections::{Connection, ConnectionStore};
-pub use memberships::{Marks, Membership, MembershipStore, Role};
+pub use groups::{GroupChange, GroupInfo, GroupStore, MAX_MEMBER_CHANGES, MemberChange, NewGroup};
+pub use memberships::{
+    MarkCursor, MarkHolder, MarkMove, Marks, Membership, MembershipStore, Recipient,
+};
 pub use messages::{
     Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PREVIEW_CHARS,
 };

@@ -1,19 +1,15 @@
 //! Who belongs to which conversation, with each member's delivered and read marks.
+//!
+//! A member of a group who was removed (or left) stays on record as a *former* member: they keep
+//! the history up to the seq of their removal (`left_seq`) and see nothing after it. Former
+//! members are in `memberships_of` (the conversation stays in their list) but not in `members`,
+//! and their marks no longer move.
 
 use async_trait::async_trait;
 use chat_domain::frames::MarkKind;
-use chat_domain::{ConversationId, Millis, Seq, UserId};
-use serde::{Deserialize, Serialize};
+use chat_domain::{ConversationId, Millis, Role, Seq, UserId};
 
 use crate::PortResult;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Owner,
-    Admin,
-    Member,
-}
 
 /// One user's place in one conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +23,19 @@ pub struct Membership {
     /// `delivered_seq`'s eventual value: reading implies delivery.
     pub read_seq: u64,
     pub joined_at: Millis,
+    /// The first seq this member may see (0: from the start). A member added to a group later
+    /// sees from the system message that added them.
+    pub joined_seq: u64,
+    /// Set for a former member: the seq of the system message that removed them, the last one
+    /// they may see.
+    pub left_seq: Option<u64>,
+    /// "Delete for me": the conversation is out of this member's list until a message after
+    /// this seq arrives (0: never hidden).
+    pub hidden_seq: u64,
 }
 
 impl Membership {
-    /// A new member with no marks yet.
+    /// A new member with no marks yet, who sees the whole history.
     pub fn new(conversation_id: ConversationId, user_id: UserId, role: Role, at: Millis) -> Self {
         Membership {
             conversation_id,
@@ -39,15 +44,63 @@ impl Membership {
             delivered_seq: 0,
             read_seq: 0,
             joined_at: at,
+            joined_seq: 0,
+            left_seq: None,
+            hidden_seq: 0,
         }
+    }
+
+    /// Still a member (not removed, not left).
+    pub fn is_current(&self) -> bool {
+        self.left_seq.is_none()
+    }
+
+    /// The last seq of a conversation whose last message is `last_seq` that this member sees.
+    pub fn visible_last(&self, last_seq: u64) -> u64 {
+        self.left_seq.map_or(last_seq, |left| left.min(last_seq))
+    }
+
+    /// Messages this member sees and has not read, in a conversation whose last is `last_seq`.
+    pub fn unread(&self, last_seq: u64) -> u64 {
+        self.visible_last(last_seq).saturating_sub(self.read_seq)
     }
 }
 
-/// A member's marks after a receipt.
+/// A member's marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Marks {
     pub delivered_seq: u64,
     pub read_seq: u64,
+}
+
+/// What a receipt did to a member's marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkMove {
+    pub before: Marks,
+    pub after: Marks,
+}
+
+/// One current member's mark of one kind, as [`MembershipStore::lowest_marks`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkHolder {
+    pub user_id: UserId,
+    pub seq: u64,
+}
+
+/// A current member who has a message, as [`MembershipStore::delivered_to`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub user_id: UserId,
+    pub delivered_seq: u64,
+    pub read_seq: u64,
+}
+
+/// Where a page of [`MembershipStore::delivered_to`] stopped: its last recipient's delivered
+/// mark and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkCursor {
+    pub delivered_seq: u64,
+    pub user_id: UserId,
 }
 
 #[async_trait]
@@ -59,18 +112,15 @@ pub trait MembershipStore: Send + Sync {
         user: &UserId,
     ) -> PortResult<Option<Membership>>;
 
-    /// Adds members; a member that already exists keeps its role and marks (idempotent).
+    /// Adds members of a direct conversation (groups change through `GroupStore`); a member
+    /// that already exists keeps its role and marks (idempotent).
     async fn add_members(&self, members: &[Membership]) -> PortResult<()>;
 
-    /// Removes a member; answers whether it was there.
-    async fn remove_member(&self, conversation: &ConversationId, user: &UserId)
-    -> PortResult<bool>;
-
-    /// Every conversation the user belongs to (one key-range query on the user).
+    /// Every conversation the user belongs to or belonged to (one key-range query on the user).
     async fn memberships_of(&self, user: &UserId) -> PortResult<Vec<Membership>>;
 
-    /// A page of a conversation's members in user-id order, after `after` (exclusive):
-    /// group fan-out walks 10,000 members this way without holding them all.
+    /// A page of a conversation's current members in user-id order, after `after`
+    /// (exclusive): group fan-out walks 10,000 members this way without holding them all.
     async fn members(
         &self,
         conversation: &ConversationId,
@@ -78,13 +128,36 @@ pub trait MembershipStore: Send + Sync {
         limit: u32,
     ) -> PortResult<Vec<Membership>>;
 
-    /// Moves a high-water mark up to `seq` (a `read` mark moves `delivered` too). Marks never go
-    /// down. Answers the marks after the change, or `None` when nothing moved (or no such member).
+    /// Moves a current member's high-water mark up to `seq` (a `read` mark moves `delivered`
+    /// too). Marks never go down. Answers the marks before and after, or `None` when nothing
+    /// moved (or no such current member).
     async fn advance_mark(
         &self,
         conversation: &ConversationId,
         user: &UserId,
         kind: MarkKind,
         seq: Seq,
-    ) -> PortResult<Option<Marks>>;
+    ) -> PortResult<Option<MarkMove>>;
+
+    /// The `limit` lowest `kind` marks among a group's current members, lowest first: the
+    /// group's double and blue ticks are the lowest mark of everyone else. An index sorted by
+    /// mark answers it, never a walk over the members (on DynamoDB an index, so it may lag a
+    /// write by a moment). Direct conversations answer nothing (their receipts are the ticks).
+    async fn lowest_marks(
+        &self,
+        conversation: &ConversationId,
+        kind: MarkKind,
+        limit: u32,
+    ) -> PortResult<Vec<MarkHolder>>;
+
+    /// A page of a group's current members whose delivered mark is at least `seq` (who has the
+    /// message at `seq`: "message info"), in delivered-mark order, after `after`. Their read
+    /// marks tell who also read it. May lag a write by a moment, as `lowest_marks`.
+    async fn delivered_to(
+        &self,
+        conversation: &ConversationId,
+        seq: Seq,
+        after: Option<&MarkCursor>,
+        limit: u32,
+    ) -> PortResult<Vec<Recipient>>;
 }

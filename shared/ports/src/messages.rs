@@ -56,8 +56,10 @@ pub struct ConversationHead {
     pub last_seq: Seq,
     pub last_message_at: Millis,
     pub last_sender_id: UserId,
-    /// The start of the last message's body (absent for media-only messages).
+    /// The start of the last message's body (absent for media-only and system messages).
     pub last_preview: Option<String>,
+    /// A group's name (absent for direct conversations).
+    pub name: Option<String>,
 }
 
 /// Characters of a body kept as the conversation's preview.

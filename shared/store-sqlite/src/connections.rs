@@ -51,6 +51,44 @@ impl ConnectionStore for SqliteStore {
             .await
     }
 
+    async fn connections_of_users(
+        &self,
+        users: &[UserId],
+        now: Millis,
+    ) -> PortResult<Vec<Connection>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let users: Vec<String> = users.iter().map(ToString::to_string).collect();
+        self.readers
+            .run(move |conn| {
+                // One statement for the page; SQLite's limit of bound parameters (32,766) is far
+                // above a page's 100.
+                let marks = vec!["?"; users.len()].join(", ");
+                let sql = format!(
+                    "SELECT {CONNECTION_COLUMNS} FROM connections
+                     WHERE user_id IN ({marks}) AND expires_at > ?
+                     ORDER BY user_id, connection_id"
+                );
+                let mut values: Vec<rusqlite::types::Value> = users
+                    .into_iter()
+                    .map(rusqlite::types::Value::Text)
+                    .collect();
+                values.push(rusqlite::types::Value::Integer(now.as_i64()));
+                let rows = conn
+                    .prepare_cached(&sql)
+                    .and_then(|mut stmt| {
+                        stmt.query_map(rusqlite::params_from_iter(values), ConnectionRow::read)?
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                    })
+                    .map_err(db("connections_of_users"))?;
+                rows.into_iter()
+                    .map(ConnectionRow::into_connection)
+                    .collect()
+            })
+            .await
+    }
+
     async fn connections_of(&self, user: &UserId, now: Millis) -> PortResult<Vec<Connection>> {
         let user = user.to_string();
         self.readers

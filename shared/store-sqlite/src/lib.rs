@@ -29,6 +29,7 @@
 
 mod connections;
 mod feed;
+mod groups;
 mod memberships;
 mod messages;
 mod readers;

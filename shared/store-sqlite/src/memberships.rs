@@ -2,14 +2,17 @@
 //! marks. Keyed `(conversation_id, user_id)` for lookups and member pages; indexed by user for
 //! "my conversations".
 //!
-//! Marks move with a single conditional `UPDATE … WHERE mark < ?` that returns the new marks,
-//! so a mark can only go up and concurrent receipts can never lower it: there is no
-//! read-modify-write to race.
+//! Marks move in one writer job that reads the marks and writes the raised ones: the writer
+//! runs jobs one at a time, so concurrent receipts can never lower a mark, and the job knows
+//! exactly what it moved from. Two partial indexes over current members' marks answer the
+//! group ticks (`lowest_marks`, `delivered_to`) without walking the members.
 
 use async_trait::async_trait;
 use chat_domain::frames::MarkKind;
 use chat_domain::{ChatError, ConversationId, Seq, UserId};
-use chat_ports::{Marks, Membership, MembershipStore, PortResult};
+use chat_ports::{
+    MarkCursor, MarkHolder, MarkMove, Marks, Membership, MembershipStore, PortResult, Recipient,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::SqliteStore;
@@ -24,19 +27,7 @@ impl MembershipStore for SqliteStore {
     ) -> PortResult<Option<Membership>> {
         let (conversation, user) = (conversation.to_string(), user.to_string());
         self.readers
-            .run(move |conn| {
-                let row = conn
-                    .prepare_cached(&format!(
-                        "SELECT {MEMBERSHIP_COLUMNS} FROM memberships
-                         WHERE conversation_id = ?1 AND user_id = ?2"
-                    ))
-                    .and_then(|mut stmt| {
-                        stmt.query_row(params![conversation, user], MembershipRow::read)
-                            .optional()
-                    })
-                    .map_err(db("membership"))?;
-                row.map(MembershipRow::into_membership).transpose()
-            })
+            .run(move |conn| read_membership(conn, &conversation, &user))
             .await
     }
 
@@ -44,25 +35,6 @@ impl MembershipStore for SqliteStore {
         let members = members.to_vec();
         self.writer
             .run(move |conn| add_members(conn, &members))
-            .await
-    }
-
-    async fn remove_member(
-        &self,
-        conversation: &ConversationId,
-        user: &UserId,
-    ) -> PortResult<bool> {
-        let (conversation, user) = (conversation.to_string(), user.to_string());
-        self.writer
-            .run(move |conn| {
-                let removed = conn
-                    .prepare_cached(
-                        "DELETE FROM memberships WHERE conversation_id = ?1 AND user_id = ?2",
-                    )
-                    .and_then(|mut stmt| stmt.execute(params![conversation, user]))
-                    .map_err(db("remove_member"))?;
-                Ok(removed > 0)
-            })
             .await
     }
 
@@ -92,7 +64,8 @@ impl MembershipStore for SqliteStore {
             .run(move |conn| {
                 let sql = format!(
                     "SELECT {MEMBERSHIP_COLUMNS} FROM memberships
-                     WHERE conversation_id = ?1 AND user_id > ?2 ORDER BY user_id LIMIT ?3"
+                     WHERE conversation_id = ?1 AND user_id > ?2 AND left_seq IS NULL
+                     ORDER BY user_id LIMIT ?3"
                 );
                 query_memberships(conn, &sql, params![conversation, after, limit], "members")
             })
@@ -105,58 +78,181 @@ impl MembershipStore for SqliteStore {
         user: &UserId,
         kind: MarkKind,
         seq: Seq,
-    ) -> PortResult<Option<Marks>> {
+    ) -> PortResult<Option<MarkMove>> {
         let (conversation, user) = (conversation.to_string(), user.to_string());
-        let seq = int(seq.get())?;
-        let sql = match kind {
-            MarkKind::Delivered => {
-                "UPDATE memberships SET delivered_seq = ?3
-                 WHERE conversation_id = ?1 AND user_id = ?2 AND delivered_seq < ?3
-                 RETURNING delivered_seq, read_seq"
-            }
-            // Reading implies delivery: a read mark drags the delivered mark up with it.
-            MarkKind::Read => {
-                "UPDATE memberships
-                 SET read_seq = MAX(read_seq, ?3), delivered_seq = MAX(delivered_seq, ?3)
-                 WHERE conversation_id = ?1 AND user_id = ?2
-                   AND (read_seq < ?3 OR delivered_seq < ?3)
-                 RETURNING delivered_seq, read_seq"
-            }
-        };
+        // Read and write in one writer job: nothing else writes in between, so `before` is
+        // exactly what this receipt moved from.
         self.writer
             .run(move |conn| {
-                let moved: Option<(i64, i64)> = conn
-                    .prepare_cached(sql)
-                    .and_then(|mut stmt| {
-                        stmt.query_row(params![conversation, user, seq], |row| {
-                            Ok((row.get(0)?, row.get(1)?))
-                        })
-                        .optional()
-                    })
-                    .map_err(db("advance_mark"))?;
-                moved
-                    .map(|(delivered, read)| {
-                        Ok(Marks {
-                            delivered_seq: uint("delivered_seq", delivered)?,
-                            read_seq: uint("read_seq", read)?,
-                        })
-                    })
-                    .transpose()
+                let Some(member) = read_membership(conn, &conversation, &user)? else {
+                    return Ok(None);
+                };
+                if !member.is_current() {
+                    return Ok(None);
+                }
+                let before = Marks {
+                    delivered_seq: member.delivered_seq,
+                    read_seq: member.read_seq,
+                };
+                let after = moved_marks(before, kind, seq.get());
+                if after == before {
+                    return Ok(None);
+                }
+                let (delivered, read) = (int(after.delivered_seq)?, int(after.read_seq)?);
+                conn.prepare_cached(
+                    "UPDATE memberships SET delivered_seq = ?3, read_seq = ?4
+                     WHERE conversation_id = ?1 AND user_id = ?2",
+                )
+                .and_then(|mut stmt| stmt.execute(params![conversation, user, delivered, read]))
+                .map_err(db("advance_mark"))?;
+                Ok(Some(MarkMove { before, after }))
             })
             .await
     }
+
+    async fn lowest_marks(
+        &self,
+        conversation: &ConversationId,
+        kind: MarkKind,
+        limit: u32,
+    ) -> PortResult<Vec<MarkHolder>> {
+        if conversation.direct_members().is_some() {
+            return Ok(Vec::new());
+        }
+        let conversation = conversation.to_string();
+        // Each ORDER BY matches one of the partial indexes of current members' marks.
+        let sql = match kind {
+            MarkKind::Delivered => {
+                "SELECT user_id, delivered_seq FROM memberships
+                 WHERE conversation_id = ?1 AND left_seq IS NULL
+                 ORDER BY delivered_seq, user_id LIMIT ?2"
+            }
+            MarkKind::Read => {
+                "SELECT user_id, read_seq FROM memberships
+                 WHERE conversation_id = ?1 AND left_seq IS NULL
+                 ORDER BY read_seq, user_id LIMIT ?2"
+            }
+        };
+        self.readers
+            .run(move |conn| {
+                let rows: Vec<(String, i64)> = conn
+                    .prepare_cached(sql)
+                    .and_then(|mut stmt| {
+                        stmt.query_map(params![conversation, limit], |row| {
+                            Ok((row.get(0)?, row.get(1)?))
+                        })?
+                        .collect()
+                    })
+                    .map_err(db("lowest_marks"))?;
+                rows.into_iter()
+                    .map(|(user, seq)| {
+                        Ok(MarkHolder {
+                            user_id: UserId::parse(&user).map_err(|e| {
+                                ChatError::internal("corrupt value in column user_id", e)
+                            })?,
+                            seq: uint("delivered_seq", seq)?,
+                        })
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    async fn delivered_to(
+        &self,
+        conversation: &ConversationId,
+        seq: Seq,
+        after: Option<&MarkCursor>,
+        limit: u32,
+    ) -> PortResult<Vec<Recipient>> {
+        let conversation = conversation.to_string();
+        let seq = int(seq.get())?;
+        // (-1, '') sorts before every (mark, user id): from the first.
+        let (after_seq, after_user) = match after {
+            Some(cursor) => (int(cursor.delivered_seq)?, cursor.user_id.to_string()),
+            None => (-1, String::new()),
+        };
+        self.readers
+            .run(move |conn| {
+                let sql = format!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships
+                     WHERE conversation_id = ?1 AND left_seq IS NULL AND delivered_seq >= ?2
+                       AND (delivered_seq, user_id) > (?3, ?4)
+                     ORDER BY delivered_seq, user_id LIMIT ?5"
+                );
+                let members = query_memberships(
+                    conn,
+                    &sql,
+                    params![conversation, seq, after_seq, after_user, limit],
+                    "delivered_to",
+                )?;
+                Ok(members
+                    .into_iter()
+                    .map(|m| Recipient {
+                        user_id: m.user_id,
+                        delivered_seq: m.delivered_seq,
+                        read_seq: m.read_seq,
+                    })
+                    .collect())
+            })
+            .await
+    }
+}
+
+/// The marks after a receipt of `kind` up to `seq`: they only move up, and reading implies
+/// delivery.
+pub(crate) fn moved_marks(before: Marks, kind: MarkKind, seq: u64) -> Marks {
+    match kind {
+        MarkKind::Delivered => Marks {
+            delivered_seq: before.delivered_seq.max(seq),
+            read_seq: before.read_seq,
+        },
+        MarkKind::Read => Marks {
+            delivered_seq: before.delivered_seq.max(seq),
+            read_seq: before.read_seq.max(seq),
+        },
+    }
+}
+
+/// One membership, current or former.
+pub(crate) fn read_membership(
+    conn: &Connection,
+    conversation: &str,
+    user: &str,
+) -> Result<Option<Membership>, ChatError> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM memberships
+             WHERE conversation_id = ?1 AND user_id = ?2"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(params![conversation, user], MembershipRow::read)
+                .optional()
+        })
+        .map_err(db("membership"))?;
+    row.map(MembershipRow::into_membership).transpose()
 }
 
 /// Inserts every member that is not there yet. Runs on the writer inside the savepoint it
 /// gives each job, so the members go in all together or (on an error) not at all.
 fn add_members(conn: &Connection, members: &[Membership]) -> Result<(), ChatError> {
     // OR IGNORE: an existing member keeps its role and marks.
+    put_members(conn, members, "INSERT OR IGNORE")
+}
+
+/// Writes `members` with `verb` (`INSERT OR IGNORE`, or `INSERT OR REPLACE` to bring former
+/// members back).
+pub(crate) fn put_members(
+    conn: &Connection,
+    members: &[Membership],
+    verb: &str,
+) -> Result<(), ChatError> {
     let mut stmt = conn
         .prepare_cached(&format!(
-            "INSERT OR IGNORE INTO memberships ({MEMBERSHIP_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            "{verb} INTO memberships ({MEMBERSHIP_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         ))
-        .map_err(db("add_members: preparing"))?;
+        .map_err(db("writing members: preparing"))?;
     for m in members {
         stmt.execute(params![
             m.conversation_id.to_string(),
@@ -165,8 +261,11 @@ fn add_members(conn: &Connection, members: &[Membership]) -> Result<(), ChatErro
             int(m.delivered_seq)?,
             int(m.read_seq)?,
             m.joined_at.as_i64(),
+            int(m.joined_seq)?,
+            m.left_seq.map(int).transpose()?,
+            int(m.hidden_seq)?,
         ])
-        .map_err(db("add_members: inserting"))?;
+        .map_err(db("writing members"))?;
     }
     Ok(())
 }

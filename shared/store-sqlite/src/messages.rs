@@ -20,7 +20,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::SqliteStore;
 use crate::feed::Change;
 use crate::rows::{
-    HEAD_COLUMNS, HeadRow, MESSAGE_COLUMNS, MessageRow, db, int, int_saturating, media_json, seq,
+    HEAD_COLUMNS, HEAD_SELECT, HeadRow, MESSAGE_COLUMNS, MessageRow, db, int, int_saturating,
+    json_text, seq,
 };
 
 #[async_trait]
@@ -58,8 +59,9 @@ impl MessageStore for SqliteStore {
 
 /// Runs on the writer, inside the savepoint it gives each job (see [`crate::writer`]): every
 /// statement here commits or rolls back together, and the caller hears `Ok` only after the
-/// batch holding it has committed.
-fn append(conn: &Connection, message: NewMessage) -> Result<Appended, ChatError> {
+/// batch holding it has committed. A group change runs this inside its own job, with its
+/// membership writes (`crate::groups`).
+pub(crate) fn append(conn: &Connection, message: NewMessage) -> Result<Appended, ChatError> {
     // Idempotency first: a retried send answers the original, wherever it was stored.
     let original = conn
         .prepare_cached(&format!(
@@ -96,9 +98,11 @@ fn append(conn: &Connection, message: NewMessage) -> Result<Appended, ChatError>
     let new_seq = int(stored.seq.get())?;
     let reply_to = stored.reply_to.map(|r| int(r.get())).transpose()?;
     let body = stored.body.as_ref().map(|b| b.as_str());
-    let media = media_json(stored.media.as_ref())?;
+    let media = json_text("media", stored.media.as_ref())?;
+    let system = json_text("system", stored.system.as_ref())?;
     conn.prepare_cached(&format!(
-        "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        "INSERT INTO messages ({MESSAGE_COLUMNS})
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL)"
     ))
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -112,6 +116,7 @@ fn append(conn: &Connection, message: NewMessage) -> Result<Appended, ChatError>
             media,
             reply_to,
             stored.sent_at.as_i64(),
+            system,
         ])
     })
     .map_err(db("append: inserting the message"))?;
@@ -190,9 +195,7 @@ fn heads(conn: &mut Connection, ids: &[String]) -> Result<Vec<ConversationHead>,
     let mut found = Vec::with_capacity(ids.len());
     {
         let mut stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {HEAD_COLUMNS} FROM conversations WHERE conversation_id = ?1"
-            ))
+            .prepare_cached(&format!("{HEAD_SELECT} WHERE h.conversation_id = ?1"))
             .map_err(db("heads: preparing"))?;
         for id in ids {
             let row = stmt

@@ -6,11 +6,15 @@
 //! happen there), so each failure is reported with what it is.
 
 use chat_domain::{
-    Body, ChatError, ClientMsgId, ConnectionId, ConversationId, DeviceId, MediaRef, MessageId,
-    Millis, Seq, StoredMessage, UserId,
+    Body, ChatError, ClientMsgId, ConnectionId, ConversationId, DeviceId, GroupName, GroupSettings,
+    MediaRef, MessageId, Millis, Recall, Seq, StoredMessage, SystemEvent, UserId,
 };
-use chat_ports::{Connection, ConversationHead, LastSeenVisibility, Membership, Role, UserProfile};
+use chat_ports::{
+    Connection, ConversationHead, GroupInfo, LastSeenVisibility, Membership, Role, UserProfile,
+};
 use rusqlite::Row;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Maps a rusqlite error to `Internal`, naming what we were doing.
 pub(crate) fn db(context: &'static str) -> impl Fn(rusqlite::Error) -> ChatError {
@@ -44,23 +48,11 @@ pub(crate) fn seq(column: &'static str, value: i64) -> Result<Seq, ChatError> {
 }
 
 pub(crate) fn role_str(role: Role) -> &'static str {
-    match role {
-        Role::Owner => "owner",
-        Role::Admin => "admin",
-        Role::Member => "member",
-    }
+    role.as_str()
 }
 
 fn parse_role(raw: &str) -> Result<Role, ChatError> {
-    match raw {
-        "owner" => Ok(Role::Owner),
-        "admin" => Ok(Role::Admin),
-        "member" => Ok(Role::Member),
-        other => Err(ChatError::internal(
-            "corrupt value in column role",
-            format!("unknown role {other:?}"),
-        )),
-    }
+    Role::parse(raw).map_err(corrupt("role"))
 }
 
 pub(crate) fn visibility_str(visibility: LastSeenVisibility) -> &'static str {
@@ -83,17 +75,34 @@ fn parse_visibility(raw: &str) -> Result<LastSeenVisibility, ChatError> {
     }
 }
 
-/// A media reference as stored: JSON text.
-pub(crate) fn media_json(media: Option<&MediaRef>) -> Result<Option<String>, ChatError> {
-    media
+/// A value stored as JSON text (a media reference, a system event, a recall).
+pub(crate) fn json_text<T: Serialize>(
+    column: &'static str,
+    value: Option<&T>,
+) -> Result<Option<String>, ChatError> {
+    value
         .map(serde_json::to_string)
         .transpose()
-        .map_err(|err| ChatError::internal("encoding a media reference", err))
+        .map_err(|err| ChatError::internal(format!("encoding column {column}"), err))
+}
+
+fn from_json<T: DeserializeOwned>(
+    column: &'static str,
+    text: Option<String>,
+) -> Result<Option<T>, ChatError> {
+    text.map(|json| serde_json::from_str::<T>(&json))
+        .transpose()
+        .map_err(|err| ChatError::internal(format!("corrupt value in column {column}"), err))
+}
+
+/// A stored 0/1 flag.
+pub(crate) fn flag(value: i64) -> bool {
+    value != 0
 }
 
 /// The columns of `messages`, in the order [`MessageRow::read`] reads them.
 pub(crate) const MESSAGE_COLUMNS: &str = "conversation_id, seq, message_id, sender_id, \
-     sender_device, client_msg_id, body, media, reply_to, sent_at";
+     sender_device, client_msg_id, body, media, reply_to, sent_at, system, recalled";
 
 /// One `messages` row, unparsed.
 pub(crate) struct MessageRow {
@@ -107,6 +116,8 @@ pub(crate) struct MessageRow {
     media: Option<String>,
     reply_to: Option<i64>,
     sent_at: i64,
+    system: Option<String>,
+    recalled: Option<String>,
 }
 
 impl MessageRow {
@@ -122,15 +133,13 @@ impl MessageRow {
             media: row.get(7)?,
             reply_to: row.get(8)?,
             sent_at: row.get(9)?,
+            system: row.get(10)?,
+            recalled: row.get(11)?,
         })
     }
 
     pub(crate) fn into_message(self) -> Result<StoredMessage, ChatError> {
-        let media = self
-            .media
-            .map(|json| serde_json::from_str::<MediaRef>(&json))
-            .transpose()
-            .map_err(|err| ChatError::internal("corrupt value in column media", err))?;
+        let media = from_json::<MediaRef>("media", self.media)?;
         Ok(StoredMessage {
             conversation_id: ConversationId::parse(&self.conversation_id)
                 .map_err(corrupt("conversation_id"))?,
@@ -149,21 +158,29 @@ impl MessageRow {
             media,
             reply_to: self.reply_to.map(|r| seq("reply_to", r)).transpose()?,
             sent_at: Millis(self.sent_at),
+            system: from_json::<SystemEvent>("system", self.system)?,
+            recalled: from_json::<Recall>("recalled", self.recalled)?,
         })
     }
 }
 
-/// The columns of `conversations`, in the order [`HeadRow::read`] reads them.
+/// The columns of `conversations`, in the order an insert gives them.
 pub(crate) const HEAD_COLUMNS: &str =
     "conversation_id, last_seq, last_message_at, last_sender_id, last_preview";
 
-/// One `conversations` row, unparsed.
+/// A head as [`HeadRow::read`] reads it: the head's columns and its group's name.
+pub(crate) const HEAD_SELECT: &str = "SELECT h.conversation_id, h.last_seq, h.last_message_at, \
+     h.last_sender_id, h.last_preview, g.name \
+     FROM conversations h LEFT JOIN groups g ON g.conversation_id = h.conversation_id";
+
+/// One `conversations` row and its group's name, unparsed.
 pub(crate) struct HeadRow {
     conversation_id: String,
     last_seq: i64,
     last_message_at: i64,
     last_sender_id: String,
     last_preview: Option<String>,
+    name: Option<String>,
 }
 
 impl HeadRow {
@@ -174,6 +191,7 @@ impl HeadRow {
             last_message_at: row.get(2)?,
             last_sender_id: row.get(3)?,
             last_preview: row.get(4)?,
+            name: row.get(5)?,
         })
     }
 
@@ -186,6 +204,62 @@ impl HeadRow {
             last_sender_id: UserId::parse(&self.last_sender_id)
                 .map_err(corrupt("last_sender_id"))?,
             last_preview: self.last_preview,
+            name: self.name,
+        })
+    }
+}
+
+/// The columns of `groups`, in the order [`GroupRow::read`] reads them.
+pub(crate) const GROUP_COLUMNS: &str = "conversation_id, name, only_admins_send, \
+     only_admins_edit_info, created_by, created_at, member_count, closed, delivered_all_seq, \
+     read_all_seq";
+
+/// One `groups` row, unparsed.
+pub(crate) struct GroupRow {
+    conversation_id: String,
+    name: String,
+    only_admins_send: i64,
+    only_admins_edit_info: i64,
+    created_by: String,
+    created_at: i64,
+    member_count: i64,
+    closed: i64,
+    delivered_all_seq: i64,
+    read_all_seq: i64,
+}
+
+impl GroupRow {
+    pub(crate) fn read(row: &Row<'_>) -> rusqlite::Result<GroupRow> {
+        Ok(GroupRow {
+            conversation_id: row.get(0)?,
+            name: row.get(1)?,
+            only_admins_send: row.get(2)?,
+            only_admins_edit_info: row.get(3)?,
+            created_by: row.get(4)?,
+            created_at: row.get(5)?,
+            member_count: row.get(6)?,
+            closed: row.get(7)?,
+            delivered_all_seq: row.get(8)?,
+            read_all_seq: row.get(9)?,
+        })
+    }
+
+    pub(crate) fn into_group(self) -> Result<GroupInfo, ChatError> {
+        Ok(GroupInfo {
+            conversation_id: ConversationId::parse(&self.conversation_id)
+                .map_err(corrupt("conversation_id"))?,
+            name: GroupName::parse(&self.name).map_err(corrupt("name"))?,
+            settings: GroupSettings {
+                only_admins_send: flag(self.only_admins_send),
+                only_admins_edit_info: flag(self.only_admins_edit_info),
+            },
+            created_by: UserId::parse(&self.created_by).map_err(corrupt("created_by"))?,
+            created_at: Millis(self.created_at),
+            member_count: u32::try_from(self.member_count)
+                .map_err(|err| ChatError::internal("corrupt value in column member_count", err))?,
+            closed: flag(self.closed),
+            delivered_all_seq: uint("delivered_all_seq", self.delivered_all_seq)?,
+            read_all_seq: uint("read_all_seq", self.read_all_seq)?,
         })
     }
 }
@@ -227,8 +301,8 @@ impl ConnectionRow {
 }
 
 /// The columns of `memberships`, in the order [`MembershipRow::read`] reads them.
-pub(crate) const MEMBERSHIP_COLUMNS: &str =
-    "conversation_id, user_id, role, delivered_seq, read_seq, joined_at";
+pub(crate) const MEMBERSHIP_COLUMNS: &str = "conversation_id, user_id, role, delivered_seq, \
+     read_seq, joined_at, joined_seq, left_seq, hidden_seq";
 
 /// One `memberships` row, unparsed.
 pub(crate) struct MembershipRow {
@@ -238,6 +312,9 @@ pub(crate) struct MembershipRow {
     delivered_seq: i64,
     read_seq: i64,
     joined_at: i64,
+    joined_seq: i64,
+    left_seq: Option<i64>,
+    hidden_seq: i64,
 }
 
 impl MembershipRow {
@@ -249,6 +326,9 @@ impl MembershipRow {
             delivered_seq: row.get(3)?,
             read_seq: row.get(4)?,
             joined_at: row.get(5)?,
+            joined_seq: row.get(6)?,
+            left_seq: row.get(7)?,
+            hidden_seq: row.get(8)?,
         })
     }
 
@@ -261,6 +341,9 @@ impl MembershipRow {
             delivered_seq: uint("delivered_seq", self.delivered_seq)?,
             read_seq: uint("read_seq", self.read_seq)?,
             joined_at: Millis(self.joined_at),
+            joined_seq: uint("joined_seq", self.joined_seq)?,
+            left_seq: self.left_seq.map(|s| uint("left_seq", s)).transpose()?,
+            hidden_seq: uint("hidden_seq", self.hidden_seq)?,
         })
     }
 }

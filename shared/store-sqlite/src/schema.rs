@@ -14,7 +14,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::rows::db;
 
 /// The schema version this code writes.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -79,6 +79,37 @@ CREATE TABLE IF NOT EXISTS users (
 ) WITHOUT ROWID;
 ";
 
+/// Version 2: groups (their heads, former members, the marks' indexes for group ticks),
+/// system messages and recalls.
+const SCHEMA_V2: &str = "
+ALTER TABLE messages ADD COLUMN system TEXT;     -- SystemEvent as JSON
+ALTER TABLE messages ADD COLUMN recalled TEXT;   -- Recall as JSON
+
+ALTER TABLE memberships ADD COLUMN joined_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE memberships ADD COLUMN left_seq   INTEGER;  -- set for a former member
+ALTER TABLE memberships ADD COLUMN hidden_seq INTEGER NOT NULL DEFAULT 0;
+
+-- The group ticks: the lowest marks of a group's current members, and who has a message.
+CREATE INDEX IF NOT EXISTS memberships_by_delivered
+    ON memberships (conversation_id, delivered_seq, user_id) WHERE left_seq IS NULL;
+CREATE INDEX IF NOT EXISTS memberships_by_read
+    ON memberships (conversation_id, read_seq, user_id) WHERE left_seq IS NULL;
+
+-- A group's head: name, settings, member count, the ticks last announced.
+CREATE TABLE IF NOT EXISTS groups (
+    conversation_id       TEXT    NOT NULL PRIMARY KEY,
+    name                  TEXT    NOT NULL,
+    only_admins_send      INTEGER NOT NULL DEFAULT 0,
+    only_admins_edit_info INTEGER NOT NULL DEFAULT 0,
+    created_by            TEXT    NOT NULL,
+    created_at            INTEGER NOT NULL,
+    member_count          INTEGER NOT NULL,
+    closed                INTEGER NOT NULL DEFAULT 0,
+    delivered_all_seq     INTEGER NOT NULL DEFAULT 0,
+    read_all_seq          INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+";
+
 /// Opens the one writable connection: WAL, `synchronous=FULL`, schema up to date.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, ChatError> {
     let mut conn = Connection::open(path).map_err(db("opening the database"))?;
@@ -128,6 +159,10 @@ fn migrate(conn: &mut Connection) -> Result<(), ChatError> {
     if version < 1 {
         tx.execute_batch(SCHEMA_V1)
             .map_err(db("migrate: creating schema v1"))?;
+    }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_V2)
+            .map_err(db("migrate: schema v2"))?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(db("migrate: writing user_version"))?;

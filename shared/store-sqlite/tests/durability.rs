@@ -40,6 +40,7 @@ fn draft(conversation: &ConversationId, sender: &UserId, n: u64) -> NewMessage {
         media: None,
         reply_to: None,
         sent_at: Millis(1_000),
+        system: None,
     }
 }
 

@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use chat_domain::{ConnectionId, DeviceId, Millis, UserId};
 use chat_ports::{Connection, ConnectionStore, PortResult};
+use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
@@ -89,6 +90,22 @@ impl ConnectionStore for DynamoStore {
             .await
             .map_err(|e| internal("remove_connection", e))?;
         Ok(())
+    }
+
+    async fn connections_of_users(
+        &self,
+        users: &[UserId],
+        now: Millis,
+    ) -> PortResult<Vec<Connection>> {
+        let lookups: Vec<_> = users
+            .iter()
+            .map(|user| self.connections_of(user, now))
+            .collect();
+        let found: Vec<Vec<Connection>> = futures_util::stream::iter(lookups)
+            .buffered(16)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     async fn connections_of(&self, user: &UserId, now: Millis) -> PortResult<Vec<Connection>> {

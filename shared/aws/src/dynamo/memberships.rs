@@ -1,16 +1,28 @@
 //! `MembershipStore` on the memberships table: one item per member, keyed
-//! `(conversation_id, user_id)` for lookups and member pages, with the GSI `by-user`
-//! (`user_id`, `conversation_id`) for "my conversations".
+//! `(conversation_id, user_id)` for lookups and member pages, with three GSIs: `by-user`
+//! (`user_id`, `conversation_id`; ALL) for "my conversations", and the tick indexes
+//! `by-delivered` / `by-read` (`conversation_id`, `tick_delivered` / `tick_read`) sorted by
+//! mark, for the group ticks.
+//!
+//! The tick indexes are sparse: their keys are copies of the marks that only a *current member
+//! of a group* carries, so direct conversations (whose receipts are the ticks) and former
+//! members (who count for nobody's ticks) are not in them. Every mark update of a group member
+//! sets the copy in the same write.
 //!
 //! Every write is one conditional write, never a read-modify-write: adding puts only where no
 //! item is (`attribute_not_exists`), so an existing member keeps its role and marks; marks move
-//! with an `UpdateItem` whose condition says "only upwards", so concurrent receipts cannot
-//! lower them and a receipt for a non-member creates nothing.
+//! with an `UpdateItem` whose condition says "only upwards, only a current member", so
+//! concurrent receipts cannot lower them and a receipt for a non-member creates nothing. Group
+//! changes (add, remove, roles) are written by `groups.rs`, in the transaction of their system
+//! message.
 
 use async_trait::async_trait;
 use chat_domain::frames::MarkKind;
 use chat_domain::{ChatError, ConversationId, Millis, Seq, UserId};
-use chat_ports::{Marks, Membership, MembershipStore, PortResult, Role};
+use chat_ports::{
+    MarkCursor, MarkHolder, MarkMove, Marks, Membership, MembershipStore, PortResult, Recipient,
+    Role,
+};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +36,15 @@ pub(crate) const HASH: &str = "conversation_id";
 pub(crate) const RANGE: &str = "user_id";
 /// The GSI keyed `(user_id, conversation_id)`, projecting everything.
 pub(crate) const BY_USER: &str = "by-user";
+/// The tick index sorted by delivered mark, projecting the read mark too (`delivered_to`).
+pub(crate) const BY_DELIVERED: &str = "by-delivered";
+/// The tick index sorted by read mark (keys only).
+pub(crate) const BY_READ: &str = "by-read";
+/// The sort keys of the tick indexes: present only for a current member of a group.
+pub(crate) const TICK_DELIVERED: &str = "tick_delivered";
+pub(crate) const TICK_READ: &str = "tick_read";
+/// Set once a member was removed or left.
+pub(crate) const LEFT_SEQ: &str = "left_seq";
 
 /// How many conditional puts `add_members` keeps in flight: enough to add a large group
 /// quickly, few enough not to burst a new table's partition.
@@ -31,17 +52,38 @@ const ADD_CONCURRENCY: usize = 16;
 
 /// The stored form of a [`Membership`].
 #[derive(Debug, Serialize, Deserialize)]
-struct MembershipItem {
+pub(crate) struct MembershipItem {
     conversation_id: ConversationId,
     user_id: UserId,
     role: Role,
     delivered_seq: u64,
     read_seq: u64,
     joined_at: Millis,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    joined_seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    left_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    hidden_seq: u64,
+    /// The tick indexes' keys (copies of the marks): a current group member's only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tick_delivered: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tick_read: Option<u64>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// Whether a membership counts for the group ticks (and so is in the tick indexes).
+fn in_ticks(m: &Membership) -> bool {
+    m.is_current() && m.conversation_id.direct_members().is_none()
 }
 
 impl From<&Membership> for MembershipItem {
     fn from(m: &Membership) -> Self {
+        let ticks = in_ticks(m);
         MembershipItem {
             conversation_id: m.conversation_id.clone(),
             user_id: m.user_id.clone(),
@@ -49,6 +91,11 @@ impl From<&Membership> for MembershipItem {
             delivered_seq: m.delivered_seq,
             read_seq: m.read_seq,
             joined_at: m.joined_at,
+            joined_seq: m.joined_seq,
+            left_seq: m.left_seq,
+            hidden_seq: m.hidden_seq,
+            tick_delivered: ticks.then_some(m.delivered_seq),
+            tick_read: ticks.then_some(m.read_seq),
         }
     }
 }
@@ -62,6 +109,9 @@ impl From<MembershipItem> for Membership {
             delivered_seq: item.delivered_seq,
             read_seq: item.read_seq,
             joined_at: item.joined_at,
+            joined_seq: item.joined_seq,
+            left_seq: item.left_seq,
+            hidden_seq: item.hidden_seq,
         }
     }
 }
@@ -73,7 +123,17 @@ struct MarksItem {
     read_seq: u64,
 }
 
-fn key(conversation: &ConversationId, user: &UserId) -> Item {
+/// An entry of a tick index: the table's keys and the index's.
+#[derive(Debug, Deserialize)]
+struct TickEntry {
+    user_id: UserId,
+    #[serde(default)]
+    tick_delivered: Option<u64>,
+    #[serde(default)]
+    tick_read: Option<u64>,
+}
+
+pub(crate) fn key(conversation: &ConversationId, user: &UserId) -> Item {
     Item::from([
         (HASH.to_string(), s(conversation)),
         (RANGE.to_string(), s(user)),
@@ -83,6 +143,36 @@ fn key(conversation: &ConversationId, user: &UserId) -> Item {
 fn memberships(items: Option<Vec<Item>>) -> Result<Vec<Membership>, ChatError> {
     let items: Vec<MembershipItem> = from_items("membership", items.unwrap_or_default())?;
     Ok(items.into_iter().map(Membership::from).collect())
+}
+
+/// One mark update: what it sets, on which condition.
+struct MarkUpdate {
+    update: String,
+    condition: String,
+}
+
+impl MarkUpdate {
+    /// `SET` the marks named (`#delivered`, `#read`) to `:seq`, with their tick copies for a
+    /// group member, on `condition` plus "a current member".
+    fn new(set: &[&str], condition: &str, group: bool) -> MarkUpdate {
+        let mut assignments: Vec<String> = set.iter().map(|m| format!("{m} = :seq")).collect();
+        if group {
+            for mark in set {
+                let tick = if *mark == "#delivered" {
+                    "#tick_d"
+                } else {
+                    "#tick_r"
+                };
+                assignments.push(format!("{tick} = :seq"));
+            }
+        }
+        MarkUpdate {
+            update: format!("SET {}", assignments.join(", ")),
+            condition: format!(
+                "attribute_exists(#user) AND attribute_not_exists(#left) AND {condition}"
+            ),
+        }
+    }
 }
 
 impl DynamoStore {
@@ -105,13 +195,13 @@ impl DynamoStore {
         }
     }
 
-    /// One conditional `SET` of the marks; `None` when the condition failed.
+    /// One conditional mark update; the marks it moved from, or `None` when the condition
+    /// failed.
     async fn update_marks(
         &self,
         conversation: &ConversationId,
         user: &UserId,
-        update: &str,
-        condition: &str,
+        mark: MarkUpdate,
         seq: Seq,
     ) -> PortResult<Option<Marks>> {
         let mut request = self
@@ -119,32 +209,73 @@ impl DynamoStore {
             .update_item()
             .table_name(&self.tables.memberships)
             .set_key(Some(key(conversation, user)))
-            .update_expression(update)
-            .condition_expression(condition)
+            .update_expression(&mark.update)
+            .condition_expression(&mark.condition)
             .expression_attribute_values(":seq", n(seq.get()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld);
         // DynamoDB refuses a name placeholder that the expressions do not use.
         for (placeholder, name) in [
             ("#user", RANGE),
+            ("#left", LEFT_SEQ),
             ("#delivered", "delivered_seq"),
             ("#read", "read_seq"),
+            ("#tick_d", TICK_DELIVERED),
+            ("#tick_r", TICK_READ),
         ] {
-            if update.contains(placeholder) || condition.contains(placeholder) {
+            if mark.update.contains(placeholder) || mark.condition.contains(placeholder) {
                 request = request.expression_attribute_names(placeholder, name);
             }
         }
-        let result = request.send().await;
-        match result {
+        match request.send().await {
             Ok(output) => {
-                let marks: MarksItem = from_item("marks", output.attributes.unwrap_or_default())?;
+                let old: MarksItem = from_item("marks", output.attributes.unwrap_or_default())?;
                 Ok(Some(Marks {
-                    delivered_seq: marks.delivered_seq,
-                    read_seq: marks.read_seq,
+                    delivered_seq: old.delivered_seq,
+                    read_seq: old.read_seq,
                 }))
             }
             Err(err) if is_condition_failed(&err) => Ok(None),
             Err(err) => Err(internal("advance_mark", err)),
         }
+    }
+
+    /// A page of a tick index, lowest mark first, from `start`.
+    async fn tick_page(
+        &self,
+        index: &str,
+        conversation: &ConversationId,
+        at_least: Option<Seq>,
+        start: Option<Item>,
+        page: u32,
+    ) -> PortResult<(Vec<TickEntry>, Option<Item>)> {
+        let tick = if index == BY_DELIVERED {
+            TICK_DELIVERED
+        } else {
+            TICK_READ
+        };
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.tables.memberships)
+            .index_name(index)
+            .scan_index_forward(true)
+            .limit(limit(page as usize))
+            .set_exclusive_start_key(start)
+            .expression_attribute_names("#conversation", HASH)
+            .expression_attribute_values(":conversation", s(conversation));
+        request = match at_least {
+            Some(seq) => request
+                .key_condition_expression("#conversation = :conversation AND #tick >= :seq")
+                .expression_attribute_names("#tick", tick)
+                .expression_attribute_values(":seq", n(seq.get())),
+            None => request.key_condition_expression("#conversation = :conversation"),
+        };
+        let output = request
+            .send()
+            .await
+            .map_err(|e| internal(format!("query {index}"), e))?;
+        let entries = from_items("tick index entry", output.items.unwrap_or_default())?;
+        Ok((entries, output.last_evaluated_key))
     }
 }
 
@@ -187,24 +318,6 @@ impl MembershipStore for DynamoStore {
         Ok(())
     }
 
-    async fn remove_member(
-        &self,
-        conversation: &ConversationId,
-        user: &UserId,
-    ) -> PortResult<bool> {
-        // ALL_OLD tells in the same request whether there was anything to delete.
-        let removed = self
-            .client
-            .delete_item()
-            .table_name(&self.tables.memberships)
-            .set_key(Some(key(conversation, user)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(|e| internal("remove_member", e))?;
-        Ok(removed.attributes.is_some_and(|old| !old.is_empty()))
-    }
-
     async fn memberships_of(&self, user: &UserId) -> PortResult<Vec<Membership>> {
         // A GSI query: eventually consistent (a join may show up a moment late).
         let mut pages = self
@@ -234,14 +347,17 @@ impl MembershipStore for DynamoStore {
         let wanted = limit_members as usize;
         let mut found = Vec::with_capacity(wanted.min(1_000));
         let mut start: Option<Item> = None;
-        // A page stops at `Limit` items or 1 MB, whichever comes first: keep going from
-        // `LastEvaluatedKey` until the page is full or the conversation has no more members.
+        // A page stops at `Limit` items or 1 MB, whichever comes first, and `Limit` counts the
+        // former members the filter then drops: keep going from `LastEvaluatedKey` until the
+        // page is full or the conversation has no more members.
         while found.len() < wanted {
             let mut request = self
                 .client
                 .query()
                 .table_name(&self.tables.memberships)
                 .consistent_read(true)
+                .filter_expression("attribute_not_exists(#left)")
+                .expression_attribute_names("#left", LEFT_SEQ)
                 .expression_attribute_names("#conversation", HASH)
                 .expression_attribute_values(":conversation", s(conversation))
                 .limit(limit(wanted - found.len()))
@@ -260,6 +376,7 @@ impl MembershipStore for DynamoStore {
                 _ => break,
             }
         }
+        found.truncate(wanted);
         Ok(found)
     }
 
@@ -269,46 +386,117 @@ impl MembershipStore for DynamoStore {
         user: &UserId,
         kind: MarkKind,
         seq: Seq,
-    ) -> PortResult<Option<Marks>> {
-        // Every condition requires the item (`attribute_exists`): an UpdateItem would
-        // otherwise create a member out of a receipt.
+    ) -> PortResult<Option<MarkMove>> {
+        let group = conversation.direct_members().is_none();
+        let moved = |before: Marks| {
+            let after = match kind {
+                MarkKind::Delivered => Marks {
+                    delivered_seq: seq.get(),
+                    read_seq: before.read_seq,
+                },
+                MarkKind::Read => Marks {
+                    delivered_seq: before.delivered_seq.max(seq.get()),
+                    read_seq: seq.get(),
+                },
+            };
+            MarkMove { before, after }
+        };
+        // The conditions require a current member: an UpdateItem would otherwise create a
+        // member out of a receipt, or move a former member's marks.
         match kind {
             MarkKind::Delivered => {
-                self.update_marks(
-                    conversation,
-                    user,
-                    "SET #delivered = :seq",
-                    "attribute_exists(#user) AND #delivered < :seq",
-                    seq,
-                )
-                .await
+                let update = MarkUpdate::new(&["#delivered"], "#delivered < :seq", group);
+                Ok(self
+                    .update_marks(conversation, user, update, seq)
+                    .await?
+                    .map(moved))
             }
             // Reading implies delivery, and an update expression has no MAX: first try to move
             // both marks (delivered is below `seq`), then only the read mark (delivered is at
             // or above it). In this order a failed first try cannot become stale: delivered
             // only grows, so once it is at or above `seq` it stays there for the second try.
             MarkKind::Read => {
-                let both = self
-                    .update_marks(
-                        conversation,
-                        user,
-                        "SET #read = :seq, #delivered = :seq",
-                        "attribute_exists(#user) AND #read < :seq AND #delivered < :seq",
-                        seq,
-                    )
-                    .await?;
-                if both.is_some() {
-                    return Ok(both);
+                let both = MarkUpdate::new(
+                    &["#read", "#delivered"],
+                    "#read < :seq AND #delivered < :seq",
+                    group,
+                );
+                if let Some(before) = self.update_marks(conversation, user, both, seq).await? {
+                    return Ok(Some(moved(before)));
                 }
-                self.update_marks(
-                    conversation,
-                    user,
-                    "SET #read = :seq",
-                    "attribute_exists(#user) AND #read < :seq AND #delivered >= :seq",
-                    seq,
-                )
-                .await
+                let read =
+                    MarkUpdate::new(&["#read"], "#read < :seq AND #delivered >= :seq", group);
+                Ok(self
+                    .update_marks(conversation, user, read, seq)
+                    .await?
+                    .map(moved))
             }
         }
+    }
+
+    async fn lowest_marks(
+        &self,
+        conversation: &ConversationId,
+        kind: MarkKind,
+        limit_marks: u32,
+    ) -> PortResult<Vec<MarkHolder>> {
+        if conversation.direct_members().is_some() {
+            return Ok(Vec::new());
+        }
+        let index = match kind {
+            MarkKind::Delivered => BY_DELIVERED,
+            MarkKind::Read => BY_READ,
+        };
+        let (entries, _) = self
+            .tick_page(index, conversation, None, None, limit_marks)
+            .await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|entry| {
+                let seq = match kind {
+                    MarkKind::Delivered => entry.tick_delivered,
+                    MarkKind::Read => entry.tick_read,
+                }?;
+                Some(MarkHolder {
+                    user_id: entry.user_id,
+                    seq,
+                })
+            })
+            .collect())
+    }
+
+    async fn delivered_to(
+        &self,
+        conversation: &ConversationId,
+        seq: Seq,
+        after: Option<&MarkCursor>,
+        limit_recipients: u32,
+    ) -> PortResult<Vec<Recipient>> {
+        // An index page's `LastEvaluatedKey` is the table's key plus the index's: rebuilt from
+        // the cursor it continues exactly where the last page stopped.
+        let start = after.map(|cursor| {
+            let mut start = key(conversation, &cursor.user_id);
+            start.insert(TICK_DELIVERED.to_string(), n(cursor.delivered_seq));
+            start
+        });
+        let (entries, _) = self
+            .tick_page(
+                BY_DELIVERED,
+                conversation,
+                Some(seq),
+                start,
+                limit_recipients,
+            )
+            .await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|entry| {
+                Some(Recipient {
+                    user_id: entry.user_id,
+                    delivered_seq: entry.tick_delivered?,
+                    read_seq: entry.tick_read.unwrap_or(0),
+                })
+            })
+            .collect())
     }
 }

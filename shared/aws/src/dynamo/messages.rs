@@ -8,10 +8,10 @@
 //! conversation, [`history`] the page queries, [`heads`] the batch reads; [`keys`] names the
 //! keys and [`items`] the stored forms.
 
-mod append;
+pub(in crate::dynamo) mod append;
 mod heads;
 mod history;
-mod items;
+pub(in crate::dynamo) mod items;
 pub(crate) mod keys;
 pub(crate) mod lanes;
 

@@ -14,6 +14,7 @@
 
 mod codec;
 pub(crate) mod connections;
+mod groups;
 pub(crate) mod memberships;
 pub(crate) mod messages;
 mod tables;

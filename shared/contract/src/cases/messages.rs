@@ -106,6 +106,7 @@ pub async fn append_is_idempotent(s: Stores) {
             last_message_at: Millis(2_000),
             last_sender_id: alice.clone(),
             last_preview: Some("second".into()),
+            name: None,
         }]
     );
 
@@ -258,6 +259,7 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
             last_sender_id: bob,
             // Cut on characters, not bytes: each "é" is two bytes.
             last_preview: Some("é".repeat(PREVIEW_CHARS)),
+            name: None,
         },
         ConversationHead {
             conversation_id: media_only,
@@ -265,6 +267,7 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
             last_message_at: Millis(7_000),
             last_sender_id: alice.clone(),
             last_preview: None,
+            name: None,
         },
         ConversationHead {
             conversation_id: short,
@@ -272,6 +275,7 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
             last_message_at: Millis(8_000),
             last_sender_id: alice,
             last_preview: Some(exact),
+            name: None,
         },
     ];
     expected.sort_by(|x, y| x.conversation_id.cmp(&y.conversation_id));

@@ -2,12 +2,14 @@
 //! [`crate::contract_suite!`] lists every one of them.
 
 mod connections;
+mod groups;
 mod history;
 mod memberships;
 mod messages;
 mod users;
 
 pub use connections::*;
+pub use groups::*;
 pub use history::*;
 pub use memberships::*;
 pub use messages::*;

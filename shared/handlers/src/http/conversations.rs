@@ -58,7 +58,12 @@ fn view(c: &UserConversation) -> Value {
             "last_activity_at".into(),
             Value::from(c.last_activity_at.as_i64()),
         );
-        let last = c.head.as_ref().map(|h| {
+        // A former member's list shows nothing said after they left.
+        let visible = c
+            .head
+            .as_ref()
+            .filter(|h| h.last_seq.get() == c.summary.last_seq);
+        let last = visible.map(|h| {
             serde_json::json!({
                 "seq": h.last_seq,
                 "sender_id": h.last_sender_id,

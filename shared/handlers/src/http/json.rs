@@ -3,12 +3,42 @@
 use chat_domain::ChatError;
 use lambda_http::{Body, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 pub(crate) fn ok<T: Serialize>(value: &T) -> Response<Body> {
+    with_status(200, value)
+}
+
+/// `201 Created` with `value`.
+pub(crate) fn created<T: Serialize>(value: &T) -> Response<Body> {
+    with_status(201, value)
+}
+
+fn with_status<T: Serialize>(status: u16, value: &T) -> Response<Body> {
     match serde_json::to_string(value) {
-        Ok(text) => respond(200, text),
+        Ok(text) => respond(status, text),
         Err(err) => error(&ChatError::internal("serializing a response", err)),
     }
+}
+
+/// A field a body must have.
+pub(crate) fn required<T>(field: &str, value: Option<T>) -> Result<T, ChatError> {
+    value.ok_or_else(|| ChatError::bad_request(format!("missing field `{field}`")))
+}
+
+/// The request's JSON body as `T`, or a `bad_request` saying what is wrong with it.
+pub(crate) fn body<T: DeserializeOwned>(request: &lambda_http::Request) -> Result<T, ChatError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.is_empty() {
+        return Err(ChatError::bad_request("this request needs a JSON body"));
+    }
+    serde_json::from_slice(bytes).map_err(|err| {
+        if err.is_syntax() || err.is_eof() {
+            ChatError::bad_request("the body is not valid JSON")
+        } else {
+            ChatError::bad_request(format!("invalid body: {err}"))
+        }
+    })
 }
 
 pub(crate) fn error(err: &ChatError) -> Response<Body> {

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::conversations::parse_u64;
 use super::{HttpApiHandler, json};
-use crate::ws::ensure_member;
+use crate::access::visible_history;
 
 /// Page size when the client gives none.
 const DEFAULT_LIMIT: PageLimit = PageLimit::MAX;
@@ -52,9 +52,14 @@ pub(super) async fn history(
             ));
         }
     };
-    ensure_member(&*api.memberships, &conversation, user).await?;
-
-    let page = api.messages.history(&conversation, query).await?;
+    let page = visible_history(
+        &*api.memberships,
+        &*api.messages,
+        &conversation,
+        user,
+        query,
+    )
+    .await?;
     let next_cursor = match query {
         _ if !page.has_more => None,
         HistoryQuery::Before { .. } => page.messages.first().map(|m| format!("b{}", m.seq)),

@@ -4,21 +4,28 @@
 
 mod auth;
 mod conversations;
+mod groups;
 mod json;
+mod members;
 mod messages;
 
 use std::sync::Arc;
 
 use chat_domain::ChatError;
-use chat_ports::{MembershipStore, MessageStore};
+use chat_ports::{Clock, GroupStore, MembershipStore, MessageStore};
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
 pub use auth::caller_of;
 
+use crate::ChatSettings;
+
 pub struct HttpApiHandler {
     pub messages: Arc<dyn MessageStore>,
     pub memberships: Arc<dyn MembershipStore>,
+    pub groups: Arc<dyn GroupStore>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: ChatSettings,
 }
 
 impl HttpApiHandler {
@@ -57,19 +64,39 @@ impl HttpApiHandler {
             .collect();
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let method = request.method().as_str();
-        match (method, segments.as_slice()) {
-            ("GET", ["v1", "conversations"]) => {
-                let user = caller_of(request)?;
-                conversations::list(self, &user, request).await
+        let route = match (method, segments.as_slice()) {
+            (_, ["v1", "conversations"]) => Route::Conversations,
+            (_, ["v1", "conversations", id]) => Route::Conversation(id),
+            (_, ["v1", "conversations", id, "messages"]) => Route::Messages(id),
+            (_, ["v1", "conversations", id, "members"]) => Route::Members(id),
+            (_, ["v1", "conversations", id, "members", member]) => Route::Member(id, member),
+            _ => return Err(ChatError::NotFound(format!("no route for {method} {path}"))),
+        };
+        let user = caller_of(request)?;
+        match (method, route) {
+            ("GET", Route::Conversations) => conversations::list(self, &user, request).await,
+            ("POST", Route::Conversations) => groups::create(self, &user, request).await,
+            ("GET", Route::Conversation(id)) => groups::details(self, &user, id, request).await,
+            ("PATCH", Route::Conversation(id)) => groups::patch(self, &user, id, request).await,
+            ("GET", Route::Messages(id)) => messages::history(self, &user, id, request).await,
+            ("POST", Route::Members(id)) => members::add(self, &user, id, request).await,
+            ("DELETE", Route::Member(id, member)) => members::remove(self, &user, id, member).await,
+            ("PUT", Route::Member(id, member)) => {
+                members::set_role(self, &user, id, member, request).await
             }
-            ("GET", ["v1", "conversations", id, "messages"]) => {
-                let user = caller_of(request)?;
-                messages::history(self, &user, id, request).await
-            }
-            (_, ["v1", "conversations"]) | (_, ["v1", "conversations", _, "messages"]) => Ok(
-                json::status_error(405, &ChatError::bad_request("method not allowed")),
-            ),
-            _ => Err(ChatError::NotFound(format!("no route for {method} {path}"))),
+            _ => Ok(json::status_error(
+                405,
+                &ChatError::bad_request(format!("{method} is not allowed on {path}")),
+            )),
         }
     }
+}
+
+/// The resources of the API, by path.
+enum Route<'a> {
+    Conversations,
+    Conversation(&'a str),
+    Messages(&'a str),
+    Members(&'a str),
+    Member(&'a str, &'a str),
 }

@@ -8,11 +8,13 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use chat_domain::events::ServerEvent;
 use chat_domain::frames::{MarkKind, ReceiptCommand, ReceiptFrame, read_frame};
 use chat_domain::{ChatError, Seq, UserId};
-use chat_ports::{Clock, ConnectionPusher, ConnectionStore, MembershipStore, MessageStore};
+use chat_ports::{
+    Clock, ConnectionPusher, ConnectionStore, MarkMove, MembershipStore, MessageStore,
+};
 use tracing::Instrument;
 
-use crate::fanout::{Skip, push_to_users};
-use crate::ws::ensure_member;
+use crate::access::current_member;
+use crate::fanout::{Fanout, Skip};
 use crate::{Caller, reply};
 
 pub struct ReceiptHandler {
@@ -57,7 +59,7 @@ impl ReceiptHandler {
 
     async fn mark(&self, caller: &Caller, command: ReceiptCommand) -> Result<(), ChatError> {
         let conversation = &command.conversation_id;
-        ensure_member(&*self.memberships, conversation, &caller.user_id).await?;
+        current_member(&*self.memberships, conversation, &caller.user_id).await?;
         let last_seq = self
             .messages
             .heads(std::slice::from_ref(conversation))
@@ -70,7 +72,7 @@ impl ReceiptHandler {
                 command.seq
             )));
         }
-        let Some(marks) = self
+        let Some(MarkMove { after: marks, .. }) = self
             .memberships
             .advance_mark(conversation, &caller.user_id, command.kind, command.seq)
             .await?
@@ -88,20 +90,24 @@ impl ReceiptHandler {
             kind,
             seq: Seq::new(seq)?,
         };
-        let audience: Vec<&UserId> = match conversation.direct_members() {
-            Some(pair) => pair.to_vec(),
+        let audience: Vec<UserId> = match conversation.direct_members() {
+            Some(pair) => pair.into_iter().cloned().collect(),
             // Group receipts fan out from the stream (a later issue); tell the caller's devices.
-            None => vec![&caller.user_id],
+            None => vec![caller.user_id.clone()],
         };
-        push_to_users(
-            &*self.connections,
-            &*self.pusher,
-            &audience,
-            event.to_json().as_bytes(),
-            Skip::Connection(&caller.connection_id),
-            self.clock.now(),
-        )
-        .await;
+        let fanout = Fanout {
+            connections: &*self.connections,
+            memberships: &*self.memberships,
+            pusher: &*self.pusher,
+            now: self.clock.now(),
+        };
+        fanout
+            .to_users(
+                &audience,
+                &[event.to_json()],
+                Skip::Connection(&caller.connection_id),
+            )
+            .await;
         Ok(())
     }
 }

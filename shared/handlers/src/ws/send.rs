@@ -16,17 +16,20 @@ use chat_domain::events::ServerEvent;
 use chat_domain::frames::{MarkKind, SendCommand, SendFrame, read_frame};
 use chat_domain::{ChatError, MessageId, NewMessage, StoredMessage, UserId};
 use chat_ports::{
-    Clock, ConnectionPusher, ConnectionStore, Membership, MembershipStore, MessageStore, Role,
+    Clock, ConnectionPusher, ConnectionStore, GroupStore, Membership, MembershipStore,
+    MessageStore, Role,
 };
 use tracing::Instrument;
 
-use crate::fanout::{Delivery, Skip, push_message};
-use crate::ws::ensure_member;
+use crate::access::{Access, current_member};
+use crate::fanout::{Delivery, Fanout, Skip};
 use crate::{Caller, reply};
 
 pub struct SendHandler {
     pub messages: Arc<dyn MessageStore>,
     pub memberships: Arc<dyn MembershipStore>,
+    /// A group's settings (`only_admins_send`).
+    pub groups: Arc<dyn GroupStore>,
     pub connections: Arc<dyn ConnectionStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     pub clock: Arc<dyn Clock>,
@@ -59,12 +62,14 @@ impl SendHandler {
 
     async fn send(&self, caller: &Caller, frame: SendFrame) -> Result<ServerEvent, ChatError> {
         let command = frame.parse(&caller.user_id)?;
-        ensure_member(
+        let access = current_member(
             &*self.memberships,
             &command.conversation_id,
             &caller.user_id,
         )
         .await?;
+        self.ensure_may_send(&command.conversation_id, &access)
+            .await?;
         let appended = self.messages.append(self.draft(caller, command)?).await?;
         let fresh = appended.is_new();
         let message = appended.into_message();
@@ -98,6 +103,28 @@ impl SendHandler {
         })
     }
 
+    /// In a group with `only_admins_send`, only admins may send.
+    async fn ensure_may_send(
+        &self,
+        conversation: &chat_domain::ConversationId,
+        access: &Access,
+    ) -> Result<(), ChatError> {
+        if access.is_admin() {
+            return Ok(());
+        }
+        let only_admins = self
+            .groups
+            .group(conversation)
+            .await?
+            .is_some_and(|group| group.settings.only_admins_send);
+        if only_admins {
+            return Err(ChatError::Forbidden(
+                "only admins may send messages to this group".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn draft(&self, caller: &Caller, command: SendCommand) -> Result<NewMessage, ChatError> {
         if command.media_id.is_some() {
             return Err(ChatError::bad_request(
@@ -115,6 +142,7 @@ impl SendHandler {
             media: None,
             reply_to: command.reply_to,
             sent_at: now,
+            system: None,
         })
     }
 
@@ -122,7 +150,7 @@ impl SendHandler {
         &self,
         caller: &Caller,
         message: &StoredMessage,
-    ) -> Result<Option<chat_ports::Marks>, ChatError> {
+    ) -> Result<Option<chat_ports::MarkMove>, ChatError> {
         self.memberships
             .advance_mark(
                 &message.conversation_id,
@@ -181,16 +209,26 @@ impl SendHandler {
         if !self.delivery.inline(&message.conversation_id) {
             return Ok(()); // The feed or stream consumer pushes it, in seq order.
         }
-        let delivered = push_message(
-            &*self.connections,
-            &*self.memberships,
-            &*self.pusher,
-            message,
-            Skip::Connection(&caller.connection_id),
-            self.clock.now(),
-        )
-        .await?;
-        tracing::debug!(delivered, "fanned out");
+        let frame = ServerEvent::message(message.clone()).to_json();
+        let tally = self
+            .fanout()
+            .to_conversation(
+                &message.conversation_id,
+                &[],
+                &[frame],
+                Skip::Connection(&caller.connection_id),
+            )
+            .await?;
+        tracing::debug!(?tally, "fanned out");
         Ok(())
+    }
+
+    fn fanout(&self) -> Fanout<'_> {
+        Fanout {
+            connections: &*self.connections,
+            memberships: &*self.memberships,
+            pusher: &*self.pusher,
+            now: self.clock.now(),
+        }
     }
 }

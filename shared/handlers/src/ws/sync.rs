@@ -13,8 +13,8 @@ use chat_domain::{ChatError, ConversationId};
 use chat_ports::{HistoryQuery, MembershipStore, MessageStore};
 use tracing::Instrument;
 
+use crate::access::visible_history;
 use crate::summaries::summaries_of;
-use crate::ws::ensure_member;
 use crate::{Caller, reply};
 
 /// Room kept for the event's envelope around its list.
@@ -86,17 +86,17 @@ impl SyncHandler {
         after_seq: u64,
         limit: PageLimit,
     ) -> Result<ServerEvent, ChatError> {
-        ensure_member(&*self.memberships, &conversation_id, &caller.user_id).await?;
-        let page = self
-            .messages
-            .history(
-                &conversation_id,
-                HistoryQuery::After {
-                    after: after_seq,
-                    limit: limit.get(),
-                },
-            )
-            .await?;
+        let page = visible_history(
+            &*self.memberships,
+            &*self.messages,
+            &conversation_id,
+            &caller.user_id,
+            HistoryQuery::After {
+                after: after_seq,
+                limit: limit.get(),
+            },
+        )
+        .await?;
         let views: Vec<MessageView> = page.messages.into_iter().map(MessageView::from).collect();
         let total = views.len();
         let fitted = fit_in_frame(views);

@@ -196,6 +196,7 @@ fn draft(conversation: &ConversationId, sender: &str, n: u64) -> NewMessage {
         media: None,
         reply_to: None,
         sent_at: Millis(1_000),
+        system: None,
     }
 }
 

@@ -37,13 +37,14 @@ use crate::dynamo::codec::{build_error, from_item, n, s, to_item};
 use crate::dynamo::tables::ttl_seconds;
 use crate::errors::internal;
 
-/// The position of each write in the transaction, as `CancellationReasons` reports them.
-const HEAD: usize = 0;
+/// The position of each write in the transaction, as `CancellationReasons` reports them. A
+/// group change puts its membership writes after these (`crate::dynamo::groups`).
+pub(in crate::dynamo) const HEAD: usize = 0;
 const MESSAGE: usize = 1;
 const IDEMPOTENCY: usize = 2;
 
 /// What one attempt came to.
-enum Attempt {
+pub(in crate::dynamo) enum Attempt {
     Stored,
     /// The idempotency key exists; its item when the failed condition returned it.
     Duplicate(Option<IdempotencyItem>),
@@ -164,7 +165,10 @@ impl DynamoStore {
             .map(|retention| ttl_seconds(stored.sent_at).saturating_add(retention))
     }
 
-    fn message_put(&self, stored: &StoredMessage) -> PortResult<TransactWriteItem> {
+    pub(in crate::dynamo) fn message_put(
+        &self,
+        stored: &StoredMessage,
+    ) -> PortResult<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.tables.messages)
             .set_item(Some(to_item(
@@ -178,7 +182,10 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn idempotency_put(&self, stored: &StoredMessage) -> PortResult<TransactWriteItem> {
+    pub(in crate::dynamo) fn idempotency_put(
+        &self,
+        stored: &StoredMessage,
+    ) -> PortResult<TransactWriteItem> {
         let pointer = IdempotencyItem {
             sender_id: stored.sender_id.clone(),
             client_msg_id: stored.client_msg_id.clone(),
@@ -258,7 +265,7 @@ impl DynamoStore {
 }
 
 /// Sorts a failed transaction into what the append loop does next.
-fn cancelled(
+pub(in crate::dynamo) fn cancelled(
     err: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> PortResult<Attempt> {
     let reasons = match err.as_service_error() {

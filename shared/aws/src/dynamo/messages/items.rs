@@ -6,8 +6,8 @@
 //! with `serde_dynamo` (which ignores `ttl`).
 
 use chat_domain::{
-    Body, ClientMsgId, ConversationId, DeviceId, MediaRef, MessageId, Millis, Seq, StoredMessage,
-    UserId,
+    Body, ClientMsgId, ConversationId, DeviceId, MediaRef, MessageId, Millis, Recall, Seq,
+    StoredMessage, SystemEvent, UserId,
 };
 use chat_ports::ConversationHead;
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,10 @@ pub(crate) struct MessageItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reply_to: Option<Seq>,
     sent_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    system: Option<SystemEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recalled: Option<Recall>,
     /// When DynamoDB may delete the message (epoch seconds); absent when kept forever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ttl: Option<i64>,
@@ -62,6 +66,8 @@ impl From<&StoredMessage> for MessageItem {
             media: m.media.clone(),
             reply_to: m.reply_to,
             sent_at: m.sent_at,
+            system: m.system.clone(),
+            recalled: m.recalled.clone(),
             ttl: None,
         }
     }
@@ -80,6 +86,8 @@ impl From<MessageItem> for StoredMessage {
             media: item.media,
             reply_to: item.reply_to,
             sent_at: item.sent_at,
+            system: item.system,
+            recalled: item.recalled,
         }
     }
 }
@@ -94,6 +102,9 @@ pub(crate) struct HeadItem {
     last_sender_id: UserId,
     #[serde(default)]
     last_preview: Option<String>,
+    /// A group's name (groups.rs writes it).
+    #[serde(default)]
+    name: Option<String>,
 }
 
 impl From<HeadItem> for ConversationHead {
@@ -104,6 +115,7 @@ impl From<HeadItem> for ConversationHead {
             last_message_at: item.last_message_at,
             last_sender_id: item.last_sender_id,
             last_preview: item.last_preview,
+            name: item.name,
         }
     }
 }
@@ -145,6 +157,8 @@ mod tests {
             media: None,
             reply_to: None,
             sent_at: Millis(1_000),
+            system: None,
+            recalled: None,
         }
     }
 
@@ -152,7 +166,7 @@ mod tests {
     fn a_message_item_leaves_absent_fields_out_and_reads_back_as_stored_message() {
         let stored = message(None);
         let item = to_item("message", &MessageItem::from(&stored)).expect("encode");
-        for absent in ["body", "media", "reply_to"] {
+        for absent in ["body", "media", "reply_to", "system", "recalled"] {
             assert!(!item.contains_key(absent), "{absent} stored");
         }
         // What the stream consumer does with a NEW_IMAGE.

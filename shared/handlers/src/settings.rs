@@ -1,0 +1,24 @@
+//! The deployment's settings: the limits and windows the chat enforces, in one value every
+//! handler that needs one takes. Hosts fill it from their configuration (flags for
+//! `chat-local`, environment variables for the Lambdas); the defaults are the contract's.
+
+/// What a deployment may tune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatSettings {
+    /// The most current members a group may have.
+    pub max_group_members: u32,
+    /// Groups with more members than this forward no `typing`.
+    pub typing_max_members: u32,
+    /// How long after sending a message its sender may recall it, in milliseconds.
+    pub recall_window_ms: i64,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        ChatSettings {
+            max_group_members: 10_000,
+            typing_max_members: 256,
+            recall_window_ms: 60 * 60 * 1000,
+        }
+    }
+}
