@@ -4,9 +4,11 @@
 
 mod coldstart;
 mod cost;
+mod fanout;
 mod load;
 mod procfs;
 mod report;
+mod rlimit;
 mod ws;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +32,9 @@ enum Scenario {
     Cost(cost::CostArgs),
     /// Every Lambda binary's size, init time, first answer and RSS against a hello-world.
     Coldstart(coldstart::ColdstartArgs),
+    /// A group message to 100, 1,000 and 10,000 online members on chat-local: ack → last
+    /// member's device, against one connection query per member.
+    Fanout(fanout::FanoutArgs),
     /// (internal, run by `load`) The bare relay, as a child process.
     #[command(hide = true)]
     ServeRelay(load::RelayArgs),
@@ -44,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Load(args) => load::run(args).await,
         Scenario::Coldstart(args) => coldstart::run(args).await,
         Scenario::Cost(args) => cost::run(args).await,
+        Scenario::Fanout(args) => fanout::run(args).await,
         Scenario::ServeRelay(args) => load::serve_relay(args).await,
         Scenario::ServeLocal(config) => load::serve_local(config).await,
     }

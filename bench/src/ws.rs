@@ -30,7 +30,7 @@ pub async fn connect(
     Ok(socket)
 }
 
-async fn dev_token(
+pub async fn dev_token(
     http: &reqwest::Client,
     http_base: &str,
     user_id: &str,

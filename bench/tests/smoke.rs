@@ -56,6 +56,27 @@ fn load_smoke_delivers_every_message_exactly_once() {
 }
 
 #[test]
+fn fanout_smoke_times_both_lookups_and_delivers_each_message_once() {
+    let figures = run_bench(["fanout", "--smoke"]);
+    let rows = figures["figures"].as_array().expect("figures");
+    let designs: Vec<&str> = rows.iter().filter_map(|r| r["design"].as_str()).collect();
+    assert_eq!(designs, ["batched", "per-member"]);
+    for row in rows {
+        // The run fails unless every member got every message once; here the timings exist.
+        assert_eq!(
+            row["send_to_last_ms"].as_array().map(Vec::len),
+            Some(2),
+            "{row}"
+        );
+        assert_eq!(
+            row["ack_to_last_ms"].as_array().map(Vec::len),
+            Some(2),
+            "{row}"
+        );
+    }
+}
+
+#[test]
 fn coldstart_smoke_measures_the_authorizer_and_the_reference() {
     let bench = Path::new(env!("CARGO_BIN_EXE_chat-bench"));
     let bin_dir = bench.parent().expect("the target directory");

@@ -16,6 +16,7 @@ use chat_store_sqlite::{Change, SqliteStore};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::config::{Backend, Config};
+use crate::faults::PerUserLookups;
 use crate::gateway::Registry;
 use crate::router::STAGE;
 use crate::streams::StreamPoller;
@@ -66,6 +67,19 @@ impl Ports {
 }
 
 pub(crate) async fn ports(
+    config: &Config,
+    registry: &Arc<Registry>,
+    addr: SocketAddr,
+    meter: Option<&RequestMeter>,
+) -> anyhow::Result<Ports> {
+    let mut ports = backend_ports(config, registry, addr, meter).await?;
+    if config.naive_fanout_lookups {
+        ports.connections = Arc::new(PerUserLookups(ports.connections));
+    }
+    Ok(ports)
+}
+
+async fn backend_ports(
     config: &Config,
     registry: &Arc<Registry>,
     addr: SocketAddr,

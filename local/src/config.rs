@@ -70,6 +70,21 @@ pub struct Config {
     /// How long a sender may recall a message.
     #[arg(long, env = "CHAT_RECALL_WINDOW", default_value = "1h", value_parser = humantime::parse_duration)]
     pub recall_window: Duration,
+
+    /// Fault injection (tests, benchmarks): answer every Nth `@connections` POST with
+    /// `429 LimitExceededException`, as API Gateway does past the account's quota. 0: never.
+    #[arg(
+        long,
+        hide = true,
+        env = "CHAT_LOCAL_FAULT_THROTTLE_EVERY",
+        default_value_t = 0
+    )]
+    pub fault_throttle_every: u32,
+
+    /// Benchmarks: look a fan-out page's connections up one query per member (the baseline of
+    /// `chat-bench fanout`) instead of one request per page.
+    #[arg(long, hide = true, env = "CHAT_LOCAL_NAIVE_FANOUT_LOOKUPS")]
+    pub naive_fanout_lookups: bool,
 }
 
 /// Where `chat-local` keeps its data.
@@ -100,6 +115,8 @@ impl Config {
             recall_window: Duration::from_millis(
                 u64::try_from(ChatSettings::default().recall_window_ms).unwrap_or(0),
             ),
+            fault_throttle_every: 0,
+            naive_fanout_lookups: false,
         }
     }
 

@@ -11,6 +11,7 @@
 
 mod backends;
 mod config;
+mod faults;
 mod gateway;
 mod http_api;
 mod instruments;

@@ -39,6 +39,8 @@ pub(crate) struct App {
     pub max_connection_age: std::time::Duration,
     /// Times each handler call as a Lambda invocation (the cost bench only).
     pub invocations: Option<InvocationMeter>,
+    /// Throttling of `@connections` posts, when a test asks for it.
+    pub throttle: crate::faults::Throttle,
 }
 
 impl App {
@@ -119,6 +121,7 @@ impl App {
             idle_timeout: config.idle_timeout,
             max_connection_age: config.max_connection_age,
             invocations: instruments.invocations.clone(),
+            throttle: crate::faults::Throttle::every(config.fault_throttle_every),
         };
         Ok((app, ports.changes))
     }

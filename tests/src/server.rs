@@ -2,12 +2,18 @@
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
+use chat_aws::DynamoStore;
 use chat_local::{Backend, Config, LocalServer};
+use chat_ports::ConnectionStore;
+use chat_store_sqlite::SqliteStore;
 
 use crate::{HttpClient, Refused, WsClient};
 
 pub struct TestServer {
     server: LocalServer,
+    config: Config,
     http: reqwest::Client,
     /// Dropped last: the directory outlives the server.
     _dir: tempfile::TempDir,
@@ -22,6 +28,11 @@ impl TestServer {
     /// A server on `--backend aws` against the moto server in `MOTO_ENDPOINT`, over tables of
     /// its own (created now). Fails loudly without an emulator: nothing skips silently.
     pub async fn start_aws() -> TestServer {
+        TestServer::start_aws_with(|_| {}).await
+    }
+
+    /// [`TestServer::start_aws`] with some settings changed.
+    pub async fn start_aws_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let endpoint = std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
             panic!(
                 "MOTO_ENDPOINT is not set: the AWS backend tests need a moto server. \
@@ -33,18 +44,30 @@ impl TestServer {
             config.aws_endpoint_url = Some(endpoint);
             config.table_prefix = format!("e2e{:016x}", rand_suffix());
             config.create_tables = true;
+            adjust(config);
         })
         .await
     }
 
-    /// A server with some settings changed (e.g. a short idle timeout).
+    /// A server with some settings changed (e.g. a short idle timeout). Silent unless
+    /// `TEST_LOG` is set (to a filter such as `info` or `chat_handlers=debug`).
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            // Only the first test of a binary installs it; the others find it there.
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let dir = tempfile::tempdir().expect("a temporary data dir");
         let mut config = Config::ephemeral(dir.path().to_path_buf());
         adjust(&mut config);
-        let server = LocalServer::start(config).await.expect("chat-local starts");
+        let server = LocalServer::start(config.clone())
+            .await
+            .expect("chat-local starts");
         TestServer {
             server,
+            config,
             http: reqwest::Client::new(),
             _dir: dir,
         }
@@ -97,6 +120,28 @@ impl TestServer {
             .as_str()
             .unwrap_or_else(|| panic!("no conversation_id in {group}"))
             .to_string()
+    }
+
+    /// The backend's connection store, opened beside the server's (the same SQLite file, or
+    /// the same DynamoDB tables): what a test uses to plant a connection that vanished
+    /// without `$disconnect`, and to see what fan-out pruned.
+    pub async fn connection_store(&self) -> Arc<dyn ConnectionStore> {
+        match self.config.backend {
+            Backend::Sqlite => {
+                Arc::new(SqliteStore::open(&self.config.data_dir).expect("open the store"))
+            }
+            Backend::Aws => {
+                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .endpoint_url(self.config.aws_endpoint_url.clone().expect("endpoint"))
+                    .load()
+                    .await;
+                let tables = chat_aws::Tables::from_prefix(&self.config.table_prefix);
+                Arc::new(DynamoStore::new(
+                    aws_sdk_dynamodb::Client::new(&sdk),
+                    tables,
+                ))
+            }
+        }
     }
 
     /// An HTTP API client for `user`.

@@ -14,12 +14,12 @@
 //! Benchmarks print figures; only correctness (nothing lost, nothing duplicated) decides the
 //! exit status.
 
-mod clients;
+pub(crate) mod clients;
 mod figures;
 mod fsync;
 mod relay;
 mod schedule;
-mod server;
+pub(crate) mod server;
 mod tally;
 mod target;
 
@@ -151,7 +151,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     // fleets at once when the limit allows.
     let one_fleet = u64::from(plan.clients) + 256;
     let both_fleets = 2 * u64::from(plan.clients) + 256;
-    let open_file_limit = raise_open_files(one_fleet, both_fleets)?;
+    let open_file_limit = crate::rlimit::raise_open_files(one_fleet, both_fleets)?;
     let interleaved = open_file_limit >= both_fleets;
     println!(
         "chat-bench load: {} clients in {} pairs; offered load {} msg/s in total (all clients \
@@ -289,40 +289,4 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Raises this process's soft RLIMIT_NOFILE towards `want`, up to the hard limit (and the
-/// hard limit too where allowed, e.g. as root with CAP_SYS_RESOURCE); the servers, started
-/// later, inherit it. Fails if even `need` cannot be had. Answers the soft limit.
-fn raise_open_files(need: u64, want: u64) -> anyhow::Result<u64> {
-    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    let limit = getrlimit(Resource::Nofile);
-    let soft = limit.current.unwrap_or(u64::MAX);
-    if soft >= want {
-        return Ok(soft);
-    }
-    let raise_hard = Rlimit {
-        current: Some(want),
-        maximum: Some(want.max(limit.maximum.unwrap_or(u64::MAX))),
-    };
-    if setrlimit(Resource::Nofile, raise_hard).is_ok() {
-        return Ok(want);
-    }
-    let hard = limit.maximum.unwrap_or(u64::MAX);
-    let best = want.min(hard);
-    if best > soft {
-        let up_to_hard = Rlimit {
-            current: Some(best),
-            maximum: limit.maximum,
-        };
-        setrlimit(Resource::Nofile, up_to_hard).context("raising RLIMIT_NOFILE")?;
-    }
-    let now = best.max(soft);
-    if now < need {
-        bail!(
-            "{need} open files are needed but the hard limit is {hard}; raise it (`ulimit -Hn`) \
-             or use fewer --clients"
-        );
-    }
-    Ok(now)
 }

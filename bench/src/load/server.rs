@@ -43,6 +43,15 @@ impl ChildServer {
     /// Starts `chat-local` on a free loopback port over `data_dir` (see the module doc for
     /// which executable).
     pub async fn start_local(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<Self> {
+        Self::start_local_with(explicit, data_dir, &[]).await
+    }
+
+    /// [`ChildServer::start_local`] with `extra` flags (e.g. `--naive-fanout-lookups`).
+    pub async fn start_local_with(
+        explicit: Option<&Path>,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating the chat-bench executable")?;
         let (program, mut args): (PathBuf, Vec<String>) = match explicit {
             Some(path) if path.is_file() => (path.to_path_buf(), Vec::new()),
@@ -72,6 +81,7 @@ impl ChildServer {
             .map(String::from),
         );
         args.push(data_dir.display().to_string());
+        args.extend(extra.iter().map(|flag| flag.to_string()));
         Self::spawn("chat-local", program, args).await
     }
 

@@ -1,6 +1,8 @@
 //! The `@connections` management API, wire-compatible with `aws-sdk-apigatewaymanagement`:
 //! `POST` sends the request body to the connection, `GET` describes it, `DELETE` closes it.
 //! Unknown ids answer `410 GoneException`, oversize payloads `413 PayloadTooLargeException`,
+//! throttled posts (only when a test asks for them, `--fault-throttle-every`) `429
+//! LimitExceededException`,
 //! in the restJson1 error shape the SDK parses (`x-amzn-ErrorType` header and `message`).
 //!
 //! Requests are not SigV4-verified: this endpoint is for loopback use. Ids arrive
@@ -22,6 +24,13 @@ pub(crate) async fn post_to_connection(
     Path(connection_id): Path<String>,
     body: Bytes,
 ) -> Response {
+    if state.app.throttle.refuses_next() {
+        return aws_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "LimitExceededException",
+            "Rate exceeded",
+        );
+    }
     if body.len() > MAX_SERVER_FRAME_BYTES {
         return aws_error(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -14,7 +14,10 @@ use chat_domain::{
     Body, ClientMsgId, ConnectionId, ConversationId, DeviceId, GroupId, MessageId, Millis,
     NewMessage, UserId,
 };
-use chat_ports::{Appended, Connection, ConnectionStore, HistoryQuery, MessageStore};
+use chat_ports::{
+    Appended, Connection, ConnectionStore, HistoryQuery, LastSeenVisibility, MessageStore,
+    UserProfile, UserStore,
+};
 
 fn user(raw: &str) -> UserId {
     UserId::parse(raw).expect("user id")
@@ -82,7 +85,7 @@ async fn create_tables_is_idempotent_and_sets_ttl_stream_and_index() {
 
     let ttl = client
         .describe_time_to_live()
-        .table_name(&tables.connections)
+        .table_name(&tables.messages)
         .send()
         .await
         .expect("describe TTL");
@@ -92,33 +95,65 @@ async fn create_tables_is_idempotent_and_sets_ttl_stream_and_index() {
 }
 
 #[tokio::test]
-async fn connections_carry_their_ttl_in_epoch_seconds() {
+async fn connections_live_on_their_users_item_beside_the_profile_and_stale_ones_go() {
     let store = support::fresh_store().await;
-    let alice = user("ttl-alice");
-    let connection = Connection {
-        connection_id: ConnectionId::parse("ttl-A1=").expect("connection id"),
+    let alice = user("live-alice");
+    let connection = |id: &str, connected_at: i64| Connection {
+        connection_id: ConnectionId::parse(id).expect("connection id"),
         user_id: alice.clone(),
         device_id: DeviceId::parse("phone").expect("device id"),
-        connected_at: Millis(1_700_000_000_000),
-        expires_at: Millis(1_700_007_200_001),
+        connected_at: Millis(connected_at),
+        expires_at: Millis(connected_at + 7_200_000),
     };
-    store.put_connection(&connection).await.expect("put");
-    let client = support::moto_client();
-    let item = client
+    store
+        .put_profile(&UserProfile {
+            user_id: alice.clone(),
+            display_name: Some("Alice".into()),
+            last_seen_visibility: LastSeenVisibility::Contacts,
+            last_seen_at: None,
+        })
+        .await
+        .expect("profile");
+    assert_eq!(
+        store
+            .put_connection(&connection("old=", 1_000))
+            .await
+            .expect("put"),
+        0
+    );
+    // Three hours later the first has expired: the next put answers 0 others and drops it.
+    let later = connection("new=", 10_801_000);
+    assert_eq!(store.put_connection(&later).await.expect("put"), 0);
+    let item = support::moto_client()
         .get_item()
-        .table_name(&store.tables().connections)
-        .key("user_id", AttributeValue::S("ttl-alice".into()))
-        .key("connection_id", AttributeValue::S("ttl-A1=".into()))
+        .table_name(&store.tables().users)
+        .key("user_id", AttributeValue::S("live-alice".into()))
         .send()
         .await
         .expect("get")
         .item
         .expect("the item");
-    // Rounded up: DynamoDB must never reap a connection before it expires.
+    let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+    names.sort_unstable();
     assert_eq!(
-        item.get(TTL_ATTRIBUTE),
-        Some(&AttributeValue::N("1700007201".into()))
+        names,
+        vec!["c#new=", "display_name", "last_seen_visibility", "user_id"]
     );
+    let profile = store.user(&alice).await.expect("user").expect("a profile");
+    assert_eq!(profile.display_name.as_deref(), Some("Alice"));
+    // Removing leaves the profile; removing for a user with no item creates none.
+    let left = store
+        .remove_connection(&alice, &later.connection_id, Millis(10_802_000))
+        .await
+        .expect("remove");
+    assert_eq!(left, 0);
+    assert!(store.user(&alice).await.expect("user").is_some());
+    let nobody = user("live-nobody");
+    store
+        .remove_connection(&nobody, &later.connection_id, Millis(0))
+        .await
+        .expect("remove");
+    assert_eq!(store.user(&nobody).await.expect("user"), None);
 }
 
 /// The `ttl` attribute of the item at `key` in `table`, if the item has one.

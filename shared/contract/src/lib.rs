@@ -75,6 +75,7 @@ macro_rules! contract_suite {
             history_of_an_empty_conversation_is_empty,
             heads_summarize_the_last_message,
             connections_put_list_remove,
+            connections_of_a_page_of_users_in_one_call,
             connections_expire,
             add_members_is_idempotent_and_keeps_marks,
             membership_lookup_and_memberships_of,

@@ -177,7 +177,7 @@ impl Fanout<'_> {
                     tracing::debug!(connection = %target.connection_id, "pruning a gone connection");
                     if let Err(err) = self
                         .connections
-                        .remove_connection(&target.user_id, &target.connection_id)
+                        .remove_connection(&target.user_id, &target.connection_id, self.now)
                         .await
                     {
                         tracing::warn!(error = %err, "pruning a gone connection failed");

@@ -19,11 +19,19 @@ pub struct Connection {
 
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
-    /// Records an open connection (overwrites one with the same id).
-    async fn put_connection(&self, connection: &Connection) -> PortResult<()>;
+    /// Records an open connection (overwrites one with the same id). Answers how many other
+    /// connections of the user were live at its `connected_at`: 0 means the user just came
+    /// online.
+    async fn put_connection(&self, connection: &Connection) -> PortResult<usize>;
 
-    /// Forgets a connection; forgetting an unknown one is not an error.
-    async fn remove_connection(&self, user: &UserId, id: &ConnectionId) -> PortResult<()>;
+    /// Forgets a connection; forgetting an unknown one is not an error. Answers how many of the
+    /// user's connections are still live at `now`: 0 means the user went offline.
+    async fn remove_connection(
+        &self,
+        user: &UserId,
+        id: &ConnectionId,
+        now: Millis,
+    ) -> PortResult<usize>;
 
     /// The user's connections that have not expired at `now` (one key lookup or range query).
     async fn connections_of(&self, user: &UserId, now: Millis) -> PortResult<Vec<Connection>>;

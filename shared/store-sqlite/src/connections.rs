@@ -14,10 +14,16 @@ use crate::rows::{CONNECTION_COLUMNS, ConnectionRow, db};
 
 #[async_trait]
 impl ConnectionStore for SqliteStore {
-    async fn put_connection(&self, connection: &Connection) -> PortResult<()> {
+    async fn put_connection(&self, connection: &Connection) -> PortResult<usize> {
         let c = connection.clone();
         self.writer
             .run(move |conn| {
+                let others = live_connections(
+                    conn,
+                    c.user_id.as_str(),
+                    c.connected_at.as_i64(),
+                    Some(c.connection_id.as_str()),
+                )?;
                 conn.prepare_cached(&format!(
                     "INSERT OR REPLACE INTO connections ({CONNECTION_COLUMNS})
                      VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -32,12 +38,17 @@ impl ConnectionStore for SqliteStore {
                     ])
                 })
                 .map_err(db("put_connection"))?;
-                Ok(())
+                Ok(others)
             })
             .await
     }
 
-    async fn remove_connection(&self, user: &UserId, id: &ConnectionId) -> PortResult<()> {
+    async fn remove_connection(
+        &self,
+        user: &UserId,
+        id: &ConnectionId,
+        now: Millis,
+    ) -> PortResult<usize> {
         let (user, id) = (user.to_string(), id.to_string());
         self.writer
             .run(move |conn| {
@@ -46,7 +57,7 @@ impl ConnectionStore for SqliteStore {
                 )
                 .and_then(|mut stmt| stmt.execute(params![user, id]))
                 .map_err(db("remove_connection"))?;
-                Ok(())
+                live_connections(conn, &user, now.as_i64(), None)
             })
             .await
     }
@@ -109,4 +120,25 @@ impl ConnectionStore for SqliteStore {
             })
             .await
     }
+}
+
+/// How many of `user`'s connections are live at `at`, but `except`.
+fn live_connections(
+    conn: &rusqlite::Connection,
+    user: &str,
+    at: i64,
+    except: Option<&str>,
+) -> Result<usize, chat_domain::ChatError> {
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM connections
+             WHERE user_id = ?1 AND expires_at > ?2 AND connection_id <> ?3",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![user, at, except.unwrap_or_default()], |row| {
+                row.get(0)
+            })
+        })
+        .map_err(db("counting live connections"))?;
+    Ok(usize::try_from(count).unwrap_or(0))
 }

@@ -18,9 +18,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    CancellationReason, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{CancellationReason, Put, TransactWriteItem, Update};
 use chat_domain::frames::MarkKind;
 use chat_domain::{
     ChatError, ConversationId, GroupName, GroupSettings, Millis, NewMessage, Role, Seq,
@@ -38,9 +36,6 @@ use super::messages::append::HEAD;
 use super::messages::items::{LAST_MESSAGE_AT, LAST_PREVIEW, LAST_SENDER_ID, LAST_SEQ};
 use super::messages::keys;
 use crate::errors::internal;
-
-/// BatchWriteItem's limit of writes per request.
-const BATCH_WRITES: usize = 25;
 
 /// Head attributes of a group (beside the message head's).
 const NAME: &str = "name";
@@ -108,48 +103,6 @@ impl DynamoStore {
             Some(item) if item.contains_key(NAME) => Ok(Some(from_item("group head", item)?)),
             _ => Ok(None),
         }
-    }
-
-    /// Writes `items` to `table` with `BatchWriteItem`, retrying what comes back unprocessed.
-    async fn batch_put(&self, table: &str, items: Vec<Item>) -> PortResult<()> {
-        for chunk in items.chunks(BATCH_WRITES) {
-            let mut writes: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map_err(|e| build_error("batch put", e))?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<PortResult<_>>()?;
-            let mut retry = 0;
-            loop {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(table, writes)
-                    .send()
-                    .await
-                    .map_err(|e| internal("batch put", e))?;
-                writes = output
-                    .unprocessed_items
-                    .and_then(|mut left| left.remove(table))
-                    .unwrap_or_default();
-                if writes.is_empty() {
-                    break;
-                }
-                retry += 1;
-                if retry >= self.batch_backoff.max_attempts {
-                    return Err(ChatError::Internal {
-                        context: format!("batch put: {} writes still unprocessed", writes.len()),
-                        cause: None,
-                    });
-                }
-                self.batch_backoff.pause(retry).await;
-            }
-        }
-        Ok(())
     }
 
     /// One attempt at `change` on the head as it was read: `Ok(None)` when another write took
@@ -351,7 +304,8 @@ impl GroupStore for DynamoStore {
                 to_item("membership", &MembershipItem::from(&member))
             })
             .collect::<PortResult<_>>()?;
-        self.batch_put(&self.tables.memberships, rows).await?;
+        self.batch_put("create_group: members", &self.tables.memberships, rows)
+            .await?;
 
         let stored = message.stored_at(Seq::FIRST);
         let head = GroupItem {

@@ -12,6 +12,7 @@
 //! consistent read is the `by-user` index of memberships (GSIs cannot be read consistently).
 //! `docs/data-model.md` lists every access pattern and its cost; keep it in step.
 
+mod batch;
 mod codec;
 pub(crate) mod connections;
 mod groups;

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chat_domain::{ChatError, Millis};
 
-use super::{connections, memberships, messages, users};
+use super::{memberships, messages, users};
 use crate::errors::internal;
 
 /// The name of the TTL attribute on every table that has one (epoch seconds).
@@ -34,8 +34,6 @@ pub(crate) fn ttl_seconds(at: Millis) -> i64 {
 /// deployment's outputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {
-    /// Open connections, by user.
-    pub connections: String,
     /// Messages, by conversation and seq; streamed (NEW_IMAGE) for fan-out.
     pub messages: String,
     /// One head item per conversation: its `last_seq` and last-message preview.
@@ -44,17 +42,16 @@ pub struct Tables {
     pub idempotency: String,
     /// Members and their marks, by conversation; GSI `by-user` by user.
     pub memberships: String,
-    /// Profiles and last-seen.
+    /// Profiles, last-seen, and each user's live connections.
     pub users: String,
 }
 
 impl Tables {
-    /// `{prefix}-connections`, `{prefix}-messages`, `{prefix}-conversations`,
-    /// `{prefix}-idempotency`, `{prefix}-memberships`, `{prefix}-users`.
+    /// `{prefix}-messages`, `{prefix}-conversations`, `{prefix}-idempotency`,
+    /// `{prefix}-memberships`, `{prefix}-users`.
     pub fn from_prefix(prefix: &str) -> Tables {
         let name = |table: &str| format!("{prefix}-{table}");
         Tables {
-            connections: name("connections"),
             messages: name("messages"),
             conversations: name("conversations"),
             idempotency: name("idempotency"),
@@ -87,17 +84,9 @@ struct TableSpec<'a> {
     ttl: bool,
 }
 
-fn specs(tables: &Tables) -> [TableSpec<'_>; 6] {
+fn specs(tables: &Tables) -> [TableSpec<'_>; 5] {
     use ScalarAttributeType::{N, S};
     [
-        TableSpec {
-            name: &tables.connections,
-            hash: (connections::HASH, S),
-            range: Some((connections::RANGE, S)),
-            gsis: Vec::new(),
-            stream: false,
-            ttl: true,
-        },
         TableSpec {
             name: &tables.messages,
             hash: (messages::keys::MESSAGE_HASH, S),

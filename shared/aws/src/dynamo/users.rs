@@ -1,4 +1,5 @@
-//! `UserStore` on the users table: one item per user, keyed `user_id`.
+//! `UserStore` on the users table: one item per user, keyed `user_id`. The same item holds the
+//! user's live connections (`connections.rs`), which the profile reads ignore.
 //!
 //! The two writes are `UpdateItem`s on disjoint attributes, so neither can undo the other:
 //! `put_profile` sets only the profile fields, `touch_last_seen` only `last_seen_at`, and only
@@ -41,7 +42,7 @@ impl From<UserItem> for UserProfile {
     }
 }
 
-fn key(user: &UserId) -> Item {
+pub(crate) fn key(user: &UserId) -> Item {
     Item::from([(HASH.to_string(), s(user))])
 }
 

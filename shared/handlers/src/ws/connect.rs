@@ -50,7 +50,7 @@ impl ConnectHandler {
                 tracing::warn!(error = %err, "recording last seen failed");
             }
             match stored {
-                Ok(()) => reply::empty(),
+                Ok(_) => reply::empty(),
                 Err(err) => {
                     tracing::error!(error = %err, "storing the connection failed");
                     reply::status(500)

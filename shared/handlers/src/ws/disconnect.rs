@@ -30,7 +30,7 @@ impl DisconnectHandler {
         async move {
             let removed = async {
                 self.connections
-                    .remove_connection(&caller.user_id, &caller.connection_id)
+                    .remove_connection(&caller.user_id, &caller.connection_id, self.clock.now())
                     .await?;
                 self.users
                     .touch_last_seen(&caller.user_id, self.clock.now())
