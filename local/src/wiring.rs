@@ -88,6 +88,7 @@ impl App {
             receipt: ReceiptHandler {
                 messages: ports.messages.clone(),
                 memberships: ports.memberships.clone(),
+                groups: ports.groups.clone(),
                 connections: ports.connections.clone(),
                 pusher: ports.pusher.clone(),
                 clock: clock.clone(),

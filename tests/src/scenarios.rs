@@ -548,3 +548,110 @@ pub async fn a_groups_life_is_in_every_members_history_in_order(server: &TestSer
         .collect();
     assert_eq!(users, vec!["bob", "dave"]);
 }
+
+pub async fn group_ticks_reach_only_the_senders_and_move_with_the_lowest_mark(server: &TestServer) {
+    let mut alice = server.connect("alice", "phone").await;
+    let mut alice_laptop = server.connect("alice", "laptop").await;
+    let mut bob = server.connect("bob", "phone").await;
+    let mut carol = server.connect("carol", "phone").await;
+    let group = server
+        .create_group("alice", "Ticks", &["bob", "carol"])
+        .await;
+    for device in [&mut alice, &mut alice_laptop, &mut bob, &mut carol] {
+        assert_eq!(device.expect("message").await["seq"], 1);
+    }
+    // alice's app marks the group read (her other device hears of it).
+    alice
+        .send_json(
+            &json!({ "action": "receipt", "conversation_id": group, "seq": 1, "kind": "read" }),
+        )
+        .await;
+    assert_eq!(alice_laptop.expect("receipt").await["user_id"], "alice");
+    alice
+        .send_json(&json!({ "action": "send", "conversation_id": group,
+            "client_msg_id": "t-2", "body": "did you get it?" }))
+        .await;
+    assert_eq!(alice.expect("ack").await["seq"], 2);
+    for device in [&mut alice_laptop, &mut bob, &mut carol] {
+        assert_eq!(device.expect("message").await["seq"], 2);
+    }
+    let receipt = |kind: &str| json!({ "action": "receipt", "conversation_id": group, "seq": 2, "kind": kind });
+
+    // bob has it: alice's devices hear of it; carol, who sent nothing, does not.
+    bob.send_json(&json!({ "action": "ack", "conversation_id": group, "seq": 2 }))
+        .await;
+    for device in [&mut alice, &mut alice_laptop] {
+        let event = device.expect("receipt").await;
+        assert_eq!(
+            (
+                event["user_id"].as_str(),
+                event["kind"].as_str(),
+                event["seq"].as_u64()
+            ),
+            (Some("bob"), Some("delivered"), Some(2))
+        );
+    }
+    carol.expect_silence().await;
+    // carol has it too: now everyone has it, and the sender gets the group's double tick.
+    carol.send_json(&receipt("delivered")).await;
+    for device in [&mut alice, &mut alice_laptop] {
+        assert_eq!(device.expect("receipt").await["user_id"], "carol");
+        let summary = device.expect("receipt_summary").await;
+        assert_eq!(
+            (
+                summary["delivered_all_seq"].as_u64(),
+                summary["read_all_seq"].as_u64()
+            ),
+            (Some(2), Some(0)),
+            "{summary}"
+        );
+    }
+    bob.expect_silence().await;
+
+    bob.send_json(&receipt("read")).await;
+    for device in [&mut alice, &mut alice_laptop] {
+        let event = device.expect("receipt").await;
+        assert_eq!(
+            (event["user_id"].as_str(), event["kind"].as_str()),
+            (Some("bob"), Some("read"))
+        );
+    }
+    let http = server.http_as("alice").await;
+    let info = format!("/v1/conversations/{group}/messages/2/receipts");
+    let (status, who) = http.get(&info).await;
+    assert_eq!(status, 200, "{who}");
+    assert_eq!(who["read"], json!([{ "user_id": "bob" }]), "{who}");
+    assert_eq!(who["delivered"], json!([{ "user_id": "carol" }]), "{who}");
+
+    carol.send_json(&receipt("read")).await;
+    for device in [&mut alice, &mut alice_laptop] {
+        assert_eq!(device.expect("receipt").await["user_id"], "carol");
+        let summary = device.expect("receipt_summary").await;
+        assert_eq!(
+            (
+                summary["delivered_all_seq"].as_u64(),
+                summary["read_all_seq"].as_u64()
+            ),
+            (Some(2), Some(2)),
+            "{summary}"
+        );
+    }
+    let (_, details) = http.get(&format!("/v1/conversations/{group}")).await;
+    assert_eq!(
+        (
+            details["delivered_all_seq"].as_u64(),
+            details["read_all_seq"].as_u64()
+        ),
+        (Some(2), Some(2)),
+        "{details}"
+    );
+    let (_, who) = http.get(&info).await;
+    assert_eq!(who["read"].as_array().map(Vec::len), Some(2), "{who}");
+    assert_eq!(who["delivered"], json!([]), "{who}");
+    // Only members may ask.
+    let (status, _) = server.http_as("mallory").await.get(&info).await;
+    assert_eq!(status, 403);
+    for device in [&mut alice, &mut bob, &mut carol] {
+        device.expect_silence().await;
+    }
+}

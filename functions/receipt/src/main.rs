@@ -12,6 +12,7 @@ async fn main() -> Result<(), Error> {
     chat_lambda_host::run_route(ReceiptHandler {
         messages: adapters.store.clone(),
         memberships: adapters.store.clone(),
+        groups: adapters.store.clone(),
         connections: adapters.store.clone(),
         pusher: adapters.pusher()?,
         clock: adapters.clock.clone(),

@@ -74,6 +74,7 @@ macro_rules! contract_suite {
             history_pages_backward,
             history_of_an_empty_conversation_is_empty,
             heads_summarize_the_last_message,
+            senders_are_who_sent_a_range_newest_first_without_system_messages,
             connections_put_list_remove,
             connections_of_a_page_of_users_in_one_call,
             connections_expire,

@@ -84,6 +84,14 @@ pub enum ServerEvent {
         kind: MarkKind,
         seq: Seq,
     },
+    /// A group's ticks moved: every current member has delivered / read up to these seqs
+    /// (each sender's own messages count as theirs). Sent to the senders of the messages the
+    /// move newly covers.
+    ReceiptSummary {
+        conversation_id: ConversationId,
+        delivered_all_seq: u64,
+        read_all_seq: u64,
+    },
     Typing {
         conversation_id: ConversationId,
         user_id: UserId,

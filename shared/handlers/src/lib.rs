@@ -12,6 +12,7 @@ mod caller;
 mod fanout;
 mod groups;
 pub mod http;
+mod marks;
 mod reply;
 mod settings;
 pub mod stream;

@@ -30,6 +30,8 @@ pub struct GroupInfo {
     pub member_count: u32,
     /// The last member left; nobody can send or join any more.
     pub closed: bool,
+    /// The seq of the group's last message.
+    pub last_seq: u64,
     /// The group ticks last announced (`receipt_summary`): up to here every current member
     /// had delivered / read the messages (each sender's own count as theirs).
     pub delivered_all_seq: u64,

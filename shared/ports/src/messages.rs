@@ -82,4 +82,15 @@ pub trait MessageStore: Send + Sync {
 
     /// The heads of the given conversations; conversations with no message yet are left out.
     async fn heads(&self, conversations: &[ConversationId]) -> PortResult<Vec<ConversationHead>>;
+
+    /// Who sent the messages with a seq in `after + 1 ..= up_to` (system messages left out):
+    /// each sender once, from the newest `limit` messages of that range. A receipt that covers
+    /// those messages is news to them.
+    async fn senders(
+        &self,
+        conversation: &ConversationId,
+        after: u64,
+        up_to: Seq,
+        limit: u32,
+    ) -> PortResult<Vec<UserId>>;
 }

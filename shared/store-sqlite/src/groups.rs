@@ -20,7 +20,7 @@ use crate::SqliteStore;
 use crate::feed::{Change, Feed};
 use crate::memberships::{put_members, read_membership};
 use crate::messages::append;
-use crate::rows::{GROUP_COLUMNS, GroupRow, db, int, role_str};
+use crate::rows::{GROUP_COLUMNS, GROUP_SELECT, GroupRow, db, int, role_str};
 
 #[async_trait]
 impl GroupStore for SqliteStore {
@@ -93,9 +93,7 @@ impl SqliteStore {
 
 fn read_group(conn: &Connection, conversation: &str) -> Result<Option<GroupInfo>, ChatError> {
     let row = conn
-        .prepare_cached(&format!(
-            "SELECT {GROUP_COLUMNS} FROM groups WHERE conversation_id = ?1"
-        ))
+        .prepare_cached(&format!("{GROUP_SELECT} WHERE g.conversation_id = ?1"))
         .and_then(|mut stmt| stmt.query_row([conversation], GroupRow::read).optional())
         .map_err(db("group"))?;
     row.map(GroupRow::into_group).transpose()

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chat_domain::{ChatError, ConversationId, NewMessage, Seq, StoredMessage};
+use chat_domain::{ChatError, ConversationId, NewMessage, Seq, StoredMessage, UserId};
 use chat_ports::{
     Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PREVIEW_CHARS, PortResult,
 };
@@ -54,6 +54,44 @@ impl MessageStore for SqliteStore {
     async fn heads(&self, conversations: &[ConversationId]) -> PortResult<Vec<ConversationHead>> {
         let ids: Vec<String> = conversations.iter().map(ToString::to_string).collect();
         self.readers.run(move |conn| heads(conn, &ids)).await
+    }
+
+    async fn senders(
+        &self,
+        conversation: &ConversationId,
+        after: u64,
+        up_to: Seq,
+        limit: u32,
+    ) -> PortResult<Vec<UserId>> {
+        let conversation = conversation.to_string();
+        let (after, up_to) = (int_saturating(after), int(up_to.get())?);
+        self.readers
+            .run(move |conn| {
+                let rows: Vec<String> = conn
+                    .prepare_cached(
+                        "SELECT sender_id FROM messages
+                         WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3
+                           AND system IS NULL
+                         ORDER BY seq DESC LIMIT ?4",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.query_map(params![conversation, after, up_to, limit], |row| {
+                            row.get(0)
+                        })?
+                        .collect()
+                    })
+                    .map_err(db("senders"))?;
+                let mut senders: Vec<UserId> = Vec::new();
+                for raw in rows {
+                    let sender = UserId::parse(&raw)
+                        .map_err(|e| ChatError::internal("corrupt value in column sender_id", e))?;
+                    if !senders.contains(&sender) {
+                        senders.push(sender);
+                    }
+                }
+                Ok(senders)
+            })
+            .await
     }
 }
 

@@ -209,10 +209,16 @@ impl HeadRow {
     }
 }
 
-/// The columns of `groups`, in the order [`GroupRow::read`] reads them.
+/// The columns of `groups`, in the order an insert gives them.
 pub(crate) const GROUP_COLUMNS: &str = "conversation_id, name, only_admins_send, \
      only_admins_edit_info, created_by, created_at, member_count, closed, delivered_all_seq, \
      read_all_seq";
+
+/// A group as [`GroupRow::read`] reads it: its row and its head's last seq.
+pub(crate) const GROUP_SELECT: &str = "SELECT g.conversation_id, g.name, g.only_admins_send, \
+     g.only_admins_edit_info, g.created_by, g.created_at, g.member_count, g.closed, \
+     g.delivered_all_seq, g.read_all_seq, COALESCE(h.last_seq, 0) \
+     FROM groups g LEFT JOIN conversations h ON h.conversation_id = g.conversation_id";
 
 /// One `groups` row, unparsed.
 pub(crate) struct GroupRow {
@@ -226,6 +232,7 @@ pub(crate) struct GroupRow {
     closed: i64,
     delivered_all_seq: i64,
     read_all_seq: i64,
+    last_seq: i64,
 }
 
 impl GroupRow {
@@ -241,6 +248,7 @@ impl GroupRow {
             closed: row.get(7)?,
             delivered_all_seq: row.get(8)?,
             read_all_seq: row.get(9)?,
+            last_seq: row.get(10)?,
         })
     }
 
@@ -260,6 +268,7 @@ impl GroupRow {
             closed: flag(self.closed),
             delivered_all_seq: uint("delivered_all_seq", self.delivered_all_seq)?,
             read_all_seq: uint("read_all_seq", self.read_all_seq)?,
+            last_seq: uint("last_seq", self.last_seq)?,
         })
     }
 }

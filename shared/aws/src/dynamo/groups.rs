@@ -80,6 +80,7 @@ impl From<GroupItem> for GroupInfo {
             created_at: item.created_at,
             member_count: item.member_count,
             closed: item.closed,
+            last_seq: item.last_seq.get(),
             delivered_all_seq: item.delivered_all_seq,
             read_all_seq: item.read_all_seq,
         }

@@ -16,7 +16,7 @@ pub(crate) mod keys;
 pub(crate) mod lanes;
 
 use async_trait::async_trait;
-use chat_domain::{ConversationId, NewMessage};
+use chat_domain::{ConversationId, NewMessage, Seq, UserId};
 use chat_ports::{Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PortResult};
 
 use super::DynamoStore;
@@ -37,5 +37,16 @@ impl MessageStore for DynamoStore {
 
     async fn heads(&self, conversations: &[ConversationId]) -> PortResult<Vec<ConversationHead>> {
         self.conversation_heads(conversations).await
+    }
+
+    async fn senders(
+        &self,
+        conversation: &ConversationId,
+        after: u64,
+        up_to: Seq,
+        limit: u32,
+    ) -> PortResult<Vec<UserId>> {
+        self.senders_between(conversation, after, up_to, limit)
+            .await
     }
 }

@@ -290,3 +290,40 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
     );
     assert!(s.messages.heads(&[]).await.expect("heads").is_empty());
 }
+
+pub async fn senders_are_who_sent_a_range_newest_first_without_system_messages(s: Stores) {
+    use crate::fixtures::system;
+    use chat_domain::{SystemEvent, SystemKind};
+
+    let conversation = group("senders");
+    let (alice, bob, carol) = (user("senders-a"), user("senders-b"), user("senders-c"));
+    let marks = [&alice, &bob, &alice, &carol, &bob];
+    for (n, who) in marks.iter().enumerate() {
+        let at = 1_000 + i64::try_from(n).expect("small");
+        append_new(&s, text(&conversation, who, &format!("s{n}"), "x", at)).await;
+    }
+    // seq 6: a system message by carol, which is news to nobody.
+    let event = SystemEvent::of(SystemKind::Renamed);
+    append_new(&s, system(&conversation, &carol, event, 2_000)).await;
+    let senders = |after, up_to, limit| {
+        let (s, conversation) = (s.clone(), conversation.clone());
+        async move {
+            let up_to = Seq::new(up_to).expect("seq");
+            let found = s.messages.senders(&conversation, after, up_to, limit).await;
+            found
+                .expect("senders")
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        senders(0, 6, 10).await,
+        ["senders-b", "senders-c", "senders-a"]
+    );
+    assert_eq!(senders(1, 3, 10).await, ["senders-a", "senders-b"]);
+    // The newest two of 1..=5 are seqs 5 and 4: bob and carol.
+    assert_eq!(senders(0, 5, 2).await, ["senders-b", "senders-c"]);
+    assert!(senders(5, 6, 10).await.is_empty());
+    assert!(senders(6, 6, 10).await.is_empty());
+}

@@ -8,6 +8,7 @@ mod groups;
 mod json;
 mod members;
 mod messages;
+mod receipts;
 
 use std::sync::Arc;
 
@@ -68,6 +69,9 @@ impl HttpApiHandler {
             (_, ["v1", "conversations"]) => Route::Conversations,
             (_, ["v1", "conversations", id]) => Route::Conversation(id),
             (_, ["v1", "conversations", id, "messages"]) => Route::Messages(id),
+            (_, ["v1", "conversations", id, "messages", seq, "receipts"]) => {
+                Route::Receipts(id, seq)
+            }
             (_, ["v1", "conversations", id, "members"]) => Route::Members(id),
             (_, ["v1", "conversations", id, "members", member]) => Route::Member(id, member),
             _ => return Err(ChatError::NotFound(format!("no route for {method} {path}"))),
@@ -79,6 +83,9 @@ impl HttpApiHandler {
             ("GET", Route::Conversation(id)) => groups::details(self, &user, id, request).await,
             ("PATCH", Route::Conversation(id)) => groups::patch(self, &user, id, request).await,
             ("GET", Route::Messages(id)) => messages::history(self, &user, id, request).await,
+            ("GET", Route::Receipts(id, seq)) => {
+                receipts::receipts(self, &user, id, seq, request).await
+            }
             ("POST", Route::Members(id)) => members::add(self, &user, id, request).await,
             ("DELETE", Route::Member(id, member)) => members::remove(self, &user, id, member).await,
             ("PUT", Route::Member(id, member)) => {
@@ -97,6 +104,7 @@ enum Route<'a> {
     Conversations,
     Conversation(&'a str),
     Messages(&'a str),
+    Receipts(&'a str, &'a str),
     Members(&'a str),
     Member(&'a str, &'a str),
 }

@@ -1,25 +1,36 @@
-//! `ack` and `receipt`: move the caller's delivered / read high-water mark, and tell the other
-//! members (and the caller's other devices) with a `receipt` event. Marks never go down and
-//! never pass the conversation's last message.
+//! `ack` and `receipt`: move the caller's delivered / read high-water mark, and tell who needs
+//! to know with a `receipt` event. Marks never go down and never pass the conversation's last
+//! message.
+//!
+//! In a direct conversation the other user's devices get the `receipt` (it is their tick). In a
+//! group a receipt costs O(1) writes and a few reads whatever the group's size: the `receipt`
+//! goes to the caller's other devices and to the senders of the messages the mark newly
+//! covers, never to the whole group; and when the caller held the lowest mark, the group's
+//! tick (`delivered_all_seq` / `read_all_seq`: the lowest mark of all current members, read
+//! from an index sorted by mark) moves, is recorded (a conditional write, so that of two
+//! receipts racing to announce it, one does), and the senders of the messages it newly covers
+//! get `receipt_summary`.
 
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use chat_domain::events::ServerEvent;
-use chat_domain::frames::{MarkKind, ReceiptCommand, ReceiptFrame, read_frame};
-use chat_domain::{ChatError, Seq, UserId};
+use chat_domain::ChatError;
+use chat_domain::frames::{ReceiptCommand, ReceiptFrame, read_frame};
 use chat_ports::{
-    Clock, ConnectionPusher, ConnectionStore, MarkMove, MembershipStore, MessageStore,
+    Clock, ConnectionPusher, ConnectionStore, GroupStore, MembershipStore, MessageStore,
 };
 use tracing::Instrument;
 
-use crate::access::current_member;
+use crate::access::{Access, current_member};
 use crate::fanout::{Fanout, Skip};
+use crate::marks::MarkNews;
 use crate::{Caller, reply};
 
 pub struct ReceiptHandler {
     pub messages: Arc<dyn MessageStore>,
     pub memberships: Arc<dyn MembershipStore>,
+    /// A group's head: its last seq and the ticks last announced.
+    pub groups: Arc<dyn GroupStore>,
     pub connections: Arc<dyn ConnectionStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     pub clock: Arc<dyn Clock>,
@@ -59,55 +70,57 @@ impl ReceiptHandler {
 
     async fn mark(&self, caller: &Caller, command: ReceiptCommand) -> Result<(), ChatError> {
         let conversation = &command.conversation_id;
-        current_member(&*self.memberships, conversation, &caller.user_id).await?;
-        let last_seq = self
-            .messages
-            .heads(std::slice::from_ref(conversation))
-            .await?
-            .first()
-            .map(|head| head.last_seq);
-        if last_seq.is_none_or(|last| command.seq > last) {
+        let access = current_member(&*self.memberships, conversation, &caller.user_id).await?;
+        // A group's head tells its last seq and its announced ticks in one read.
+        let group = match access {
+            Access::Direct => None,
+            Access::Group(_) => self.groups.group(conversation).await?,
+        };
+        let last_seq = match &group {
+            Some(group) => Some(group.last_seq),
+            None => self
+                .messages
+                .heads(std::slice::from_ref(conversation))
+                .await?
+                .first()
+                .map(|head| head.last_seq.get()),
+        };
+        if last_seq.is_none_or(|last| command.seq.get() > last) {
             return Err(ChatError::bad_request(format!(
                 "seq {} is beyond the conversation's last message",
                 command.seq
             )));
         }
-        let Some(MarkMove { after: marks, .. }) = self
+        let Some(moved) = self
             .memberships
             .advance_mark(conversation, &caller.user_id, command.kind, command.seq)
             .await?
         else {
             return Ok(()); // Nothing moved: nobody needs telling again.
         };
-        // Tell the strongest mark that moved: a read implies delivery.
-        let (kind, seq) = match command.kind {
-            MarkKind::Read => (MarkKind::Read, marks.read_seq),
-            MarkKind::Delivered => (MarkKind::Delivered, marks.delivered_seq),
+        let news = MarkNews {
+            messages: &*self.messages,
+            groups: &*self.groups,
+            memberships: &*self.memberships,
+            fanout: self.fanout(),
         };
-        let event = ServerEvent::Receipt {
-            conversation_id: conversation.clone(),
-            user_id: caller.user_id.clone(),
-            kind,
-            seq: Seq::new(seq)?,
-        };
-        let audience: Vec<UserId> = match conversation.direct_members() {
-            Some(pair) => pair.into_iter().cloned().collect(),
-            // Group receipts fan out from the stream (a later issue); tell the caller's devices.
-            None => vec![caller.user_id.clone()],
-        };
-        let fanout = Fanout {
+        news.tell(
+            conversation,
+            &caller.user_id,
+            Skip::Connection(&caller.connection_id),
+            group.as_ref(),
+            command.kind,
+            moved,
+        )
+        .await
+    }
+
+    fn fanout(&self) -> Fanout<'_> {
+        Fanout {
             connections: &*self.connections,
             memberships: &*self.memberships,
             pusher: &*self.pusher,
             now: self.clock.now(),
-        };
-        fanout
-            .to_users(
-                &audience,
-                &[event.to_json()],
-                Skip::Connection(&caller.connection_id),
-            )
-            .await;
-        Ok(())
+        }
     }
 }

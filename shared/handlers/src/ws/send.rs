@@ -75,7 +75,8 @@ impl SendHandler {
         let message = appended.into_message();
         tracing::info!(conversation = %message.conversation_id, seq = %message.seq, fresh, "stored");
 
-        // The sender has seen their own message: it never counts as unread for them. Also on a
+        // The sender has seen their own message: it never counts as unread for them (and tells
+        // nobody: clients send receipts for what they show, which is what ticks are). Also on a
         // retry: the first attempt may have failed right here, after the append (marks only move
         // up, so repeating it is harmless). `None` means nothing moved: the mark was already
         // there (a retry, or a later message marked first), or the sender is not a member yet —

@@ -6,7 +6,7 @@
 //! and are turned around before they are answered, since pages are always in seq order.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chat_domain::{ConversationId, StoredMessage};
+use chat_domain::{ConversationId, Seq, StoredMessage, UserId};
 use chat_ports::{HistoryQuery, MessagePage, PortResult};
 
 use super::items::MessageItem;
@@ -15,7 +15,57 @@ use crate::dynamo::DynamoStore;
 use crate::dynamo::codec::{Item, from_items, limit, n, s};
 use crate::errors::internal;
 
+/// A message's sender and whether it is a system message, as `senders` projects them.
+#[derive(serde::Deserialize)]
+struct Sender {
+    sender_id: UserId,
+    #[serde(default)]
+    system: Option<serde::de::IgnoredAny>,
+}
+
 impl DynamoStore {
+    /// One `Query` of the range, newest first, `Limit` messages, projecting the sender (the
+    /// read is billed for the whole items all the same).
+    pub(super) async fn senders_between(
+        &self,
+        conversation: &ConversationId,
+        after: u64,
+        up_to: Seq,
+        max_messages: u32,
+    ) -> PortResult<Vec<UserId>> {
+        if after >= up_to.get() {
+            return Ok(Vec::new());
+        }
+        let output = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .key_condition_expression(
+                "#conversation = :conversation AND #seq BETWEEN :from AND :to",
+            )
+            .projection_expression("#sender, #system")
+            .expression_attribute_names("#conversation", keys::MESSAGE_HASH)
+            .expression_attribute_names("#seq", keys::MESSAGE_RANGE)
+            .expression_attribute_names("#sender", "sender_id")
+            .expression_attribute_names("#system", "system")
+            .expression_attribute_values(":conversation", s(conversation))
+            .expression_attribute_values(":from", n(after + 1))
+            .expression_attribute_values(":to", n(up_to.get()))
+            .scan_index_forward(false)
+            .limit(limit(max_messages as usize))
+            .send()
+            .await
+            .map_err(|e| internal("senders", e))?;
+        let rows: Vec<Sender> = from_items("message sender", output.items.unwrap_or_default())?;
+        let mut senders: Vec<UserId> = Vec::new();
+        for row in rows.into_iter().filter(|r| r.system.is_none()) {
+            if !senders.contains(&row.sender_id) {
+                senders.push(row.sender_id);
+            }
+        }
+        Ok(senders)
+    }
+
     pub(super) async fn history_page(
         &self,
         conversation: &ConversationId,
