@@ -10,7 +10,8 @@ use chat_aws::{
     ApiGatewayPusher, DynamoStore, RequestMeter, Tables, create_tables, management_client_metered,
 };
 use chat_ports::{
-    ConnectionPusher, ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore,
+    ChatStore, ConnectionPusher, ConnectionStore, GroupStore, MembershipStore, MessageStore,
+    UserStore, WatchStore,
 };
 use chat_store_sqlite::{Change, SqliteStore};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -28,6 +29,7 @@ pub(crate) struct Ports {
     pub memberships: Arc<dyn MembershipStore>,
     pub groups: Arc<dyn GroupStore>,
     pub users: Arc<dyn UserStore>,
+    pub watches: Arc<dyn WatchStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     /// Where the stream handler's records come from.
     pub changes: Changes,
@@ -52,14 +54,15 @@ pub(crate) struct StreamSource {
 impl Ports {
     fn from_store<S>(store: Arc<S>, pusher: Arc<dyn ConnectionPusher>, changes: Changes) -> Ports
     where
-        S: ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + 'static,
+        S: ChatStore + 'static,
     {
         Ports {
             connections: store.clone(),
             messages: store.clone(),
             memberships: store.clone(),
             groups: store.clone(),
-            users: store,
+            users: store.clone(),
+            watches: store,
             pusher,
             changes,
         }

@@ -71,6 +71,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_RECALL_WINDOW", default_value = "1h", value_parser = humantime::parse_duration)]
     pub recall_window: Duration,
 
+    /// How long a user whose last connection closed still counts as online for their
+    /// watchers (a reconnect within it does not flap).
+    #[arg(long, env = "CHAT_PRESENCE_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub presence_grace: Duration,
+
     /// Fault injection (tests, benchmarks): answer every Nth `@connections` POST with
     /// `429 LimitExceededException`, as API Gateway does past the account's quota. 0: never.
     #[arg(
@@ -115,6 +120,7 @@ impl Config {
             recall_window: Duration::from_millis(
                 u64::try_from(ChatSettings::default().recall_window_ms).unwrap_or(0),
             ),
+            presence_grace: Duration::from_secs(5),
             fault_throttle_every: 0,
             naive_fanout_lookups: false,
         }
@@ -122,10 +128,17 @@ impl Config {
 
     /// The chat's limits and windows, as the handlers take them.
     pub fn settings(&self) -> ChatSettings {
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let defaults = ChatSettings::default();
         ChatSettings {
             max_group_members: self.max_group_members,
             typing_max_members: self.typing_max_members,
-            recall_window_ms: i64::try_from(self.recall_window.as_millis()).unwrap_or(i64::MAX),
+            recall_window_ms: ms(self.recall_window),
+            presence_grace_ms: ms(self.presence_grace),
+            // A connection idle past the gateway's timeout is closed, so activity older than
+            // that and one write interval means every connection of the user is gone.
+            online_window_ms: ms(self.idle_timeout) + defaults.activity_write_interval_ms,
+            ..defaults
         }
     }
 }

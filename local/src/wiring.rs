@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chat_auth::{Secret, TokenIssuer, TokenVerifier};
 use chat_handlers::{
-    AuthorizerHandler, ConnectHandler, DefaultHandler, Delivery, DisconnectHandler, HttpApiHandler,
-    ReceiptHandler, SendHandler, StreamHandler, SyncHandler,
+    Activity, AuthorizerHandler, ConnectHandler, DefaultHandler, Delivery, DisconnectHandler,
+    HttpApiHandler, PresenceHandler, ReceiptHandler, SendHandler, StreamHandler, SyncHandler,
 };
 use chat_ports::{Clock, SystemClock};
 
@@ -24,6 +24,7 @@ pub(crate) struct App {
     pub disconnect: DisconnectHandler,
     pub send: SendHandler,
     pub receipt: ReceiptHandler,
+    pub presence: PresenceHandler,
     pub sync: SyncHandler,
     pub default: DefaultHandler,
     pub http: HttpApiHandler,
@@ -64,17 +65,27 @@ impl App {
             Changes::Feed(_) => Delivery::Feed,
             Changes::Stream(_) => Delivery::DirectInline,
         };
+        let settings = config.settings();
+        // One per process, as in a Lambda container: last seen on activity at most once a
+        // minute per user.
+        let activity = Arc::new(Activity::new(&settings));
         let app = App {
             authorizer: AuthorizerHandler::new(verifier.clone()),
             connect: ConnectHandler {
                 connections: ports.connections.clone(),
                 users: ports.users.clone(),
+                watches: ports.watches.clone(),
+                pusher: ports.pusher.clone(),
                 clock: clock.clone(),
+                settings,
             },
             disconnect: DisconnectHandler {
                 connections: ports.connections.clone(),
                 users: ports.users.clone(),
+                watches: ports.watches.clone(),
+                pusher: ports.pusher.clone(),
                 clock: clock.clone(),
+                settings,
             },
             send: SendHandler {
                 messages: ports.messages.clone(),
@@ -84,6 +95,8 @@ impl App {
                 pusher: ports.pusher.clone(),
                 clock: clock.clone(),
                 delivery,
+                users: ports.users.clone(),
+                activity: activity.clone(),
             },
             receipt: ReceiptHandler {
                 messages: ports.messages.clone(),
@@ -92,6 +105,17 @@ impl App {
                 connections: ports.connections.clone(),
                 pusher: ports.pusher.clone(),
                 clock: clock.clone(),
+                users: ports.users.clone(),
+                activity: activity.clone(),
+            },
+            presence: PresenceHandler {
+                users: ports.users.clone(),
+                connections: ports.connections.clone(),
+                memberships: ports.memberships.clone(),
+                watches: ports.watches.clone(),
+                pusher: ports.pusher.clone(),
+                clock: clock.clone(),
+                settings,
             },
             sync: SyncHandler {
                 messages: ports.messages.clone(),
@@ -99,14 +123,17 @@ impl App {
             },
             default: DefaultHandler {
                 users: ports.users.clone(),
+                activity,
                 clock: clock.clone(),
             },
             http: HttpApiHandler {
                 messages: ports.messages.clone(),
                 memberships: ports.memberships.clone(),
                 groups: ports.groups.clone(),
+                users: ports.users.clone(),
+                connections: ports.connections.clone(),
                 clock: clock.clone(),
-                settings: config.settings(),
+                settings,
             },
             issuer: TokenIssuer::hs256(&secret, issuer_name),
             verifier,

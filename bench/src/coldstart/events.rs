@@ -52,6 +52,12 @@ pub fn for_function(name: &str, token: &str, now_ms: i64) -> Value {
             now_ms,
         ),
         "sync" => websocket("sync", "MESSAGE", Some(r#"{"action":"sync"}"#), now_ms),
+        "presence" => websocket(
+            "presence",
+            "MESSAGE",
+            Some(r#"{"action":"presence","user_ids":["bob"]}"#),
+            now_ms,
+        ),
         "default" => websocket("$default", "MESSAGE", Some(r#"{"action":"ping"}"#), now_ms),
         "http-api" => json!({
             "version": "2.0",

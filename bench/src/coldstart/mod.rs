@@ -25,13 +25,14 @@ use certs::{CertLayout, CertStore};
 use runtime_api::RuntimeApi;
 
 /// The functions, by binary name, and the reference last.
-const FUNCTIONS: [&str; 9] = [
+const FUNCTIONS: [&str; 10] = [
     "authorizer",
     "connect",
     "disconnect",
     "send",
     "receipt",
     "sync",
+    "presence",
     "default",
     "http-api",
     "stream",

@@ -11,6 +11,7 @@ async fn main() -> Result<(), Error> {
     let adapters = Adapters::from_env().await?;
     chat_lambda_host::run_route(DefaultHandler {
         users: adapters.store.clone(),
+        activity: adapters.activity.clone(),
         clock: adapters.clock.clone(),
     })
     .await

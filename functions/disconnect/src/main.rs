@@ -12,7 +12,10 @@ async fn main() -> Result<(), Error> {
     chat_lambda_host::run_route(DisconnectHandler {
         connections: adapters.store.clone(),
         users: adapters.store.clone(),
+        watches: adapters.store.clone(),
+        pusher: adapters.pusher()?,
         clock: adapters.clock.clone(),
+        settings: adapters.settings,
     })
     .await
 }

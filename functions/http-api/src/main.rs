@@ -15,8 +15,10 @@ async fn main() -> Result<(), Error> {
         messages: adapters.store.clone(),
         memberships: adapters.store.clone(),
         groups: adapters.store.clone(),
+        users: adapters.store.clone(),
+        connections: adapters.store.clone(),
         clock: adapters.clock.clone(),
-        settings: chat_lambda_host::settings_from_env()?,
+        settings: adapters.settings,
     });
     lambda_http::run(service_fn(move |request: Request| {
         let handler = handler.clone();

@@ -19,6 +19,8 @@ async fn main() -> Result<(), Error> {
         // Direct messages are pushed here; the `stream` function fans group messages out from
         // the messages table's stream, in its order.
         delivery: Delivery::DirectInline,
+        users: adapters.store.clone(),
+        activity: adapters.activity.clone(),
     })
     .await
 }

@@ -8,7 +8,7 @@ use crate::instruments;
 use crate::wiring::App;
 
 /// The route keys with an integration of their own; anything else goes to `$default`.
-const ROUTES: [&str; 5] = ["send", "ack", "receipt", "sync", "ping"];
+const ROUTES: [&str; 6] = ["send", "ack", "receipt", "sync", "ping", "presence"];
 
 /// The route key for a frame: its `action` if a route has that key, else `$default`
 /// (which is also where frames that are not JSON go).
@@ -33,6 +33,7 @@ pub(crate) async fn invoke(
             Function::Send => app.send.handle(event).await,
             Function::Receipt => app.receipt.handle(event).await,
             Function::Sync => app.sync.handle(event).await,
+            Function::Presence => app.presence.handle(event).await,
             Function::Default => app.default.handle(event).await,
         }
     })
@@ -47,6 +48,7 @@ enum Function {
     Send,
     Receipt,
     Sync,
+    Presence,
     Default,
 }
 
@@ -58,6 +60,7 @@ impl Function {
             "send" => Function::Send,
             "ack" | "receipt" => Function::Receipt,
             "sync" => Function::Sync,
+            "presence" => Function::Presence,
             _ => Function::Default,
         }
     }
@@ -70,6 +73,7 @@ impl Function {
             Function::Send => "send",
             Function::Receipt => "receipt",
             Function::Sync => "sync",
+            Function::Presence => "presence",
             Function::Default => "default",
         }
     }

@@ -110,6 +110,7 @@ async fn connections_live_on_their_users_item_beside_the_profile_and_stale_ones_
             user_id: alice.clone(),
             display_name: Some("Alice".into()),
             last_seen_visibility: LastSeenVisibility::Contacts,
+            push_previews: true,
             last_seen_at: None,
         })
         .await
@@ -137,7 +138,13 @@ async fn connections_live_on_their_users_item_beside_the_profile_and_stale_ones_
     names.sort_unstable();
     assert_eq!(
         names,
-        vec!["c#new=", "display_name", "last_seen_visibility", "user_id"]
+        vec![
+            "c#new=",
+            "display_name",
+            "last_seen_visibility",
+            "push_previews",
+            "user_id"
+        ]
     );
     let profile = store.user(&alice).await.expect("user").expect("a profile");
     assert_eq!(profile.display_name.as_deref(), Some("Alice"));

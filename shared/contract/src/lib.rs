@@ -17,7 +17,9 @@
 
 use std::sync::Arc;
 
-use chat_ports::{ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore};
+use chat_ports::{
+    ChatStore, ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore, WatchStore,
+};
 
 pub mod cases;
 mod fixtures;
@@ -30,20 +32,22 @@ pub struct Stores {
     pub memberships: Arc<dyn MembershipStore>,
     pub groups: Arc<dyn GroupStore>,
     pub users: Arc<dyn UserStore>,
+    pub watches: Arc<dyn WatchStore>,
 }
 
 impl Stores {
     /// Every port served by one value (each backend's store implements them all).
     pub fn from_one<S>(store: Arc<S>) -> Stores
     where
-        S: ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + 'static,
+        S: ChatStore + 'static,
     {
         Stores {
             connections: store.clone(),
             messages: store.clone(),
             memberships: store.clone(),
             groups: store.clone(),
-            users: store,
+            users: store.clone(),
+            watches: store,
         }
     }
 }
@@ -93,6 +97,8 @@ macro_rules! contract_suite {
             touch_last_seen_never_goes_back,
             put_profile_keeps_last_seen,
             unknown_user_is_none,
+            users_answers_a_page_of_profiles_leaving_unknown_ones_out,
+            watches_are_replaced_per_connection_and_expire,
         );
     };
 }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::conversation::ConversationId;
 use crate::error::ChatError;
 use crate::ids::{ClientMsgId, MediaId, UserId};
-use crate::limits::MAX_PAGE;
+use crate::limits::{MAX_PAGE, MAX_PRESENCE_IDS};
 use crate::message::Body;
 use crate::seq::Seq;
 
@@ -180,6 +180,34 @@ impl ReceiptFrame {
             seq,
             kind,
         })
+    }
+}
+
+/// The wire shape of `presence`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PresenceFrame {
+    pub user_ids: Option<Vec<String>>,
+}
+
+impl PresenceFrame {
+    /// The users to answer about and watch: at most [`MAX_PRESENCE_IDS`], each once, in the
+    /// order given. An empty list watches nobody.
+    pub fn parse(self) -> Result<Vec<UserId>, ChatError> {
+        let raw = required("user_ids", self.user_ids)?;
+        if raw.len() > MAX_PRESENCE_IDS {
+            return Err(ChatError::bad_request(format!(
+                "at most {MAX_PRESENCE_IDS} user_ids, got {}",
+                raw.len()
+            )));
+        }
+        let mut users: Vec<UserId> = Vec::with_capacity(raw.len());
+        for id in raw {
+            let user = UserId::parse(&id)?;
+            if !users.contains(&user) {
+                users.push(user);
+            }
+        }
+        Ok(users)
     }
 }
 

@@ -13,6 +13,7 @@ mod fanout;
 mod groups;
 pub mod http;
 mod marks;
+mod presence;
 mod reply;
 mod settings;
 pub mod stream;
@@ -23,11 +24,12 @@ pub use authorizer::{AuthorizerHandler, Principal};
 pub use caller::Caller;
 pub use fanout::Delivery;
 pub use http::HttpApiHandler;
+pub use presence::Activity;
 pub use settings::ChatSettings;
 pub use stream::StreamHandler;
 pub use ws::{
-    ConnectHandler, DefaultHandler, DisconnectHandler, ReceiptHandler, Route, SendHandler,
-    SyncHandler,
+    ConnectHandler, DefaultHandler, DisconnectHandler, PresenceHandler, ReceiptHandler, Route,
+    SendHandler, SyncHandler,
 };
 
 /// How long API Gateway keeps a WebSocket connection open at most (2 hours); a connection item

@@ -11,6 +11,15 @@ pub struct ChatSettings {
     pub typing_max_members: u32,
     /// How long after sending a message its sender may recall it, in milliseconds.
     pub recall_window_ms: i64,
+    /// How long a user whose last connection closed stays online for their watchers, so that
+    /// a reconnect within it does not flap (ms).
+    pub presence_grace_ms: i64,
+    /// The most often one process writes a user's last seen for their activity (ms).
+    pub activity_write_interval_ms: i64,
+    /// How long after a user's last activity a connection still counts as live: the gateway's
+    /// idle timeout (a connection idle longer has been closed, `$disconnect` or not) plus the
+    /// activity write interval.
+    pub online_window_ms: i64,
 }
 
 impl Default for ChatSettings {
@@ -19,6 +28,9 @@ impl Default for ChatSettings {
             max_group_members: 10_000,
             typing_max_members: 256,
             recall_window_ms: 60 * 60 * 1000,
+            presence_grace_ms: 5_000,
+            activity_write_interval_ms: 60_000,
+            online_window_ms: 11 * 60 * 1000,
         }
     }
 }

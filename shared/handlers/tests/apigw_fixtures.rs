@@ -12,7 +12,10 @@ use aws_lambda_events::apigw::{
 };
 use chat_auth::{Secret, TokenIssuer, TokenVerifier};
 use chat_domain::{ConnectionId, ConversationId, DeviceId, UserId};
-use chat_handlers::{AuthorizerHandler, ConnectHandler, Delivery, DisconnectHandler, SendHandler};
+use chat_handlers::{
+    Activity, AuthorizerHandler, ChatSettings, ConnectHandler, Delivery, DisconnectHandler,
+    SendHandler,
+};
 use chat_ports::{Clock, Connection, ConnectionStore, HistoryQuery, MembershipStore, MessageStore};
 use chat_store_sqlite::SqliteStore;
 use serde_json::Value;
@@ -76,7 +79,10 @@ impl World {
         ConnectHandler {
             connections: self.store.clone(),
             users: self.store.clone(),
+            watches: self.store.clone(),
+            pusher: self.pusher.clone(),
             clock: Arc::new(FixedClock),
+            settings: ChatSettings::default(),
         }
     }
 
@@ -84,7 +90,10 @@ impl World {
         DisconnectHandler {
             connections: self.store.clone(),
             users: self.store.clone(),
+            watches: self.store.clone(),
+            pusher: self.pusher.clone(),
             clock: Arc::new(FixedClock),
+            settings: ChatSettings::default(),
         }
     }
 
@@ -97,6 +106,8 @@ impl World {
             pusher: self.pusher.clone(),
             clock: Arc::new(FixedClock),
             delivery: Delivery::DirectInline,
+            users: self.store.clone(),
+            activity: Arc::new(Activity::new(&ChatSettings::default())),
         }
     }
 

@@ -19,7 +19,7 @@ use anyhow::Context;
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use chat_auth::{Secret, TokenVerifier};
 use chat_aws::{ApiGatewayPusher, DynamoStore, Tables, management_client};
-use chat_handlers::{ChatSettings, Route};
+use chat_handlers::{Activity, ChatSettings, Route};
 use chat_ports::{Clock, SystemClock};
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -34,9 +34,13 @@ fn required(name: &str) -> anyhow::Result<String> {
 
 /// The AWS side of the ports, built once per container.
 pub struct Adapters {
-    /// Every storage port (connections, messages, memberships, users).
+    /// Every storage port (connections, messages, memberships, groups, users, watches).
     pub store: Arc<DynamoStore>,
     pub clock: Arc<dyn Clock>,
+    /// The chat's limits, from the environment.
+    pub settings: ChatSettings,
+    /// Last seen on activity, at most once a minute per user in this container.
+    pub activity: Arc<Activity>,
     sdk_config: aws_config::SdkConfig,
 }
 
@@ -47,9 +51,12 @@ impl Adapters {
         let tables = Tables::from_prefix(&required("TABLE_PREFIX")?);
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config), tables)
             .with_message_retention(retention_days()?);
+        let settings = settings_from_env()?;
         Ok(Adapters {
             store: Arc::new(store),
             clock: Arc::new(SystemClock),
+            activity: Arc::new(Activity::new(&settings)),
+            settings,
             sdk_config,
         })
     }
@@ -88,8 +95,8 @@ fn number_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> 
     }
 }
 
-/// The chat's limits from `MAX_GROUP_MEMBERS`, `TYPING_MAX_MEMBERS` and
-/// `RECALL_WINDOW_SECONDS`, each defaulting to the contract's.
+/// The chat's limits from `MAX_GROUP_MEMBERS`, `TYPING_MAX_MEMBERS`,
+/// `RECALL_WINDOW_SECONDS` and `PRESENCE_GRACE_MS`, each defaulting to the contract's.
 pub fn settings_from_env() -> anyhow::Result<ChatSettings> {
     let defaults = ChatSettings::default();
     Ok(ChatSettings {
@@ -97,6 +104,8 @@ pub fn settings_from_env() -> anyhow::Result<ChatSettings> {
         typing_max_members: number_or("TYPING_MAX_MEMBERS", defaults.typing_max_members)?,
         recall_window_ms: number_or("RECALL_WINDOW_SECONDS", defaults.recall_window_ms / 1000)?
             .saturating_mul(1000),
+        presence_grace_ms: number_or("PRESENCE_GRACE_MS", defaults.presence_grace_ms)?,
+        ..defaults
     })
 }
 

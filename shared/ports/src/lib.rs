@@ -16,6 +16,7 @@ mod messages;
 mod push;
 mod pusher;
 mod users;
+mod watches;
 
 pub use blobs::{BlobKey, BlobStore, PresignedRequest, UploadSpec};
 pub use chat_domain::Role;
@@ -31,6 +32,19 @@ pub use messages::{
 pub use push::{Notification, NotifyOutcome, Platform, PushEndpoint, PushNotifier};
 pub use pusher::{ConnectionPusher, PostOutcome};
 pub use users::{LastSeenVisibility, UserProfile, UserStore};
+pub use watches::{WatchStore, Watcher};
+
+/// A backend that implements every storage port (each adapter crate's store does): what
+/// hosts and the contract suite take to serve all the ports from one value.
+pub trait ChatStore:
+    ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + WatchStore
+{
+}
+
+impl<S> ChatStore for S where
+    S: ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + WatchStore
+{
+}
 
 /// What every port method answers.
 pub type PortResult<T> = Result<T, chat_domain::ChatError>;

@@ -36,6 +36,7 @@ mod readers;
 mod rows;
 mod schema;
 mod users;
+mod watches;
 mod writer;
 
 use std::path::{Path, PathBuf};

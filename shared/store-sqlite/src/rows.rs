@@ -358,7 +358,8 @@ impl MembershipRow {
 }
 
 /// The columns of `users`, in the order [`UserRow::read`] reads them.
-pub(crate) const USER_COLUMNS: &str = "user_id, display_name, last_seen_visibility, last_seen_at";
+pub(crate) const USER_COLUMNS: &str =
+    "user_id, display_name, last_seen_visibility, last_seen_at, push_previews";
 
 /// One `users` row, unparsed.
 pub(crate) struct UserRow {
@@ -366,6 +367,7 @@ pub(crate) struct UserRow {
     display_name: Option<String>,
     last_seen_visibility: String,
     last_seen_at: Option<i64>,
+    push_previews: i64,
 }
 
 impl UserRow {
@@ -375,6 +377,7 @@ impl UserRow {
             display_name: row.get(1)?,
             last_seen_visibility: row.get(2)?,
             last_seen_at: row.get(3)?,
+            push_previews: row.get(4)?,
         })
     }
 
@@ -383,6 +386,7 @@ impl UserRow {
             user_id: UserId::parse(&self.user_id).map_err(corrupt("user_id"))?,
             display_name: self.display_name,
             last_seen_visibility: parse_visibility(&self.last_seen_visibility)?,
+            push_previews: flag(self.push_previews),
             last_seen_at: self.last_seen_at.map(Millis),
         })
     }

@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS users (
 ";
 
 /// Version 2: groups (their heads, former members, the marks' indexes for group ticks),
-/// system messages and recalls.
+/// system messages and recalls, push previews, presence subscriptions.
 const SCHEMA_V2: &str = "
 ALTER TABLE messages ADD COLUMN system TEXT;     -- SystemEvent as JSON
 ALTER TABLE messages ADD COLUMN recalled TEXT;   -- Recall as JSON
@@ -108,6 +108,18 @@ CREATE TABLE IF NOT EXISTS groups (
     delivered_all_seq     INTEGER NOT NULL DEFAULT 0,
     read_all_seq          INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+
+ALTER TABLE users ADD COLUMN push_previews INTEGER NOT NULL DEFAULT 1;
+
+-- Presence subscriptions: a connection watches a user (`presence` frames).
+CREATE TABLE IF NOT EXISTS watches (
+    connection_id TEXT    NOT NULL,
+    user_id       TEXT    NOT NULL,  -- the watched user
+    subscriber_id TEXT    NOT NULL,  -- whose connection it is
+    expires_at    INTEGER NOT NULL,
+    PRIMARY KEY (connection_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS watches_by_user ON watches (user_id, connection_id);
 ";
 
 /// Opens the one writable connection: WAL, `synchronous=FULL`, schema up to date.

@@ -1,11 +1,11 @@
 //! The batch operations the stores share: `BatchGetItem` (100 keys a request, no duplicates)
-//! and `BatchWriteItem` puts (25 a request). DynamoDB may leave part of a batch unprocessed
+//! and `BatchWriteItem` puts and deletes (25 a request). DynamoDB may leave part of a batch unprocessed
 //! (throttling, the 16 MB response limit); that part is sent again after a jittered pause, up
 //! to [`crate::Backoff::BATCH`]'s tries.
 
 use std::collections::HashSet;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use chat_domain::ChatError;
 use chat_ports::PortResult;
 
@@ -86,25 +86,55 @@ impl DynamoStore {
         Ok(found)
     }
 
-    /// Writes `items` to `table` with `BatchWriteItem` (unconditional puts), retrying what
-    /// comes back unprocessed.
+    /// Writes `items` to `table` with `BatchWriteItem` (unconditional puts).
     pub(crate) async fn batch_put(
         &self,
         what: &str,
         table: &str,
         items: Vec<Item>,
     ) -> PortResult<()> {
-        for chunk in items.chunks(BATCH_WRITES) {
-            let mut writes: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(item.clone()))
-                        .build()
-                        .map_err(|e| build_error(what, e))?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<PortResult<_>>()?;
+        let writes = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| build_error(what, e))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<PortResult<_>>()?;
+        self.batch_write(what, table, writes).await
+    }
+
+    /// Deletes the items at `keys` of `table` with `BatchWriteItem`.
+    pub(crate) async fn batch_delete(
+        &self,
+        what: &str,
+        table: &str,
+        keys: Vec<Item>,
+    ) -> PortResult<()> {
+        let writes = keys
+            .into_iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map_err(|e| build_error(what, e))?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<PortResult<_>>()?;
+        self.batch_write(what, table, writes).await
+    }
+
+    /// `writes` to `table`, 25 a request, retrying what comes back unprocessed.
+    async fn batch_write(
+        &self,
+        what: &str,
+        table: &str,
+        writes: Vec<WriteRequest>,
+    ) -> PortResult<()> {
+        for chunk in writes.chunks(BATCH_WRITES) {
+            let mut writes = chunk.to_vec();
             let mut retry = 0;
             loop {
                 let output = self

@@ -20,6 +20,7 @@ pub(crate) mod memberships;
 pub(crate) mod messages;
 mod tables;
 pub(crate) mod users;
+pub(crate) mod watches;
 
 use std::sync::Arc;
 

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chat_domain::{ChatError, Millis};
 
-use super::{memberships, messages, users};
+use super::{memberships, messages, users, watches};
 use crate::errors::internal;
 
 /// The name of the TTL attribute on every table that has one (epoch seconds).
@@ -44,11 +44,13 @@ pub struct Tables {
     pub memberships: String,
     /// Profiles, last-seen, and each user's live connections.
     pub users: String,
+    /// Presence subscriptions: which connection watches whom; GSI `by-watched`.
+    pub watches: String,
 }
 
 impl Tables {
     /// `{prefix}-messages`, `{prefix}-conversations`, `{prefix}-idempotency`,
-    /// `{prefix}-memberships`, `{prefix}-users`.
+    /// `{prefix}-memberships`, `{prefix}-users`, `{prefix}-watches`.
     pub fn from_prefix(prefix: &str) -> Tables {
         let name = |table: &str| format!("{prefix}-{table}");
         Tables {
@@ -57,6 +59,7 @@ impl Tables {
             idempotency: name("idempotency"),
             memberships: name("memberships"),
             users: name("users"),
+            watches: name("watches"),
         }
     }
 }
@@ -84,7 +87,7 @@ struct TableSpec<'a> {
     ttl: bool,
 }
 
-fn specs(tables: &Tables) -> [TableSpec<'_>; 5] {
+fn specs(tables: &Tables) -> [TableSpec<'_>; 6] {
     use ScalarAttributeType::{N, S};
     [
         TableSpec {
@@ -150,6 +153,20 @@ fn specs(tables: &Tables) -> [TableSpec<'_>; 5] {
             gsis: Vec::new(),
             stream: false,
             ttl: false,
+        },
+        TableSpec {
+            name: &tables.watches,
+            hash: (watches::HASH, S),
+            range: Some((watches::RANGE, S)),
+            gsis: vec![IndexSpec {
+                name: watches::BY_WATCHED,
+                hash: (watches::RANGE, S),
+                range: (watches::HASH, S),
+                all: false,
+                include: &["subscriber_id", "expires_at"],
+            }],
+            stream: false,
+            ttl: true,
         },
     ]
 }

@@ -12,7 +12,7 @@ use chat_ports::{LastSeenVisibility, PortResult, UserProfile, UserStore};
 use serde::{Deserialize, Serialize};
 
 use super::DynamoStore;
-use super::codec::{Item, from_item, is_condition_failed, n, s, to_value};
+use super::codec::{Item, from_item, from_items, is_condition_failed, n, s, to_value};
 use crate::errors::internal;
 
 /// Partition key: the user.
@@ -27,7 +27,21 @@ struct UserItem {
     display_name: Option<String>,
     #[serde(default)]
     last_seen_visibility: LastSeenVisibility,
+    #[serde(default = "previews_on")]
+    push_previews: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_seen_at: Option<Millis>,
+}
+
+/// A user who never said otherwise sees message text in their notifications.
+fn previews_on() -> bool {
+    true
+}
+
+/// The attribute `touch_last_seen` moved, as `UPDATED_OLD` returns it.
+#[derive(Debug, Deserialize)]
+struct Seen {
+    #[serde(default)]
     last_seen_at: Option<Millis>,
 }
 
@@ -37,6 +51,7 @@ impl From<UserItem> for UserProfile {
             user_id: item.user_id,
             display_name: item.display_name,
             last_seen_visibility: item.last_seen_visibility,
+            push_previews: item.push_previews,
             last_seen_at: item.last_seen_at,
         }
     }
@@ -64,6 +79,15 @@ impl UserStore for DynamoStore {
             .transpose()
     }
 
+    async fn users(&self, users: &[UserId]) -> PortResult<Vec<UserProfile>> {
+        let keys = users.iter().map(key).collect();
+        let items = self
+            .batch_get("users", &self.tables.users, keys, true)
+            .await?;
+        let found: Vec<UserItem> = from_items("user", items)?;
+        Ok(found.into_iter().map(UserProfile::from).collect())
+    }
+
     async fn put_profile(&self, profile: &UserProfile) -> PortResult<()> {
         // Through serde, so that the spelling is the one `UserItem` reads back.
         let visibility = to_value("last_seen_visibility", &profile.last_seen_visibility)?;
@@ -74,13 +98,22 @@ impl UserStore for DynamoStore {
             .set_key(Some(key(&profile.user_id)))
             .expression_attribute_names("#visibility", "last_seen_visibility")
             .expression_attribute_names("#name", "display_name")
-            .expression_attribute_values(":visibility", visibility);
+            .expression_attribute_names("#previews", "push_previews")
+            .expression_attribute_values(":visibility", visibility)
+            .expression_attribute_values(
+                ":previews",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(profile.push_previews),
+            );
         // An absent display name is removed, not stored as NULL: "replaces the profile fields".
         request = match &profile.display_name {
             Some(name) => request
-                .update_expression("SET #visibility = :visibility, #name = :name")
+                .update_expression(
+                    "SET #visibility = :visibility, #previews = :previews, #name = :name",
+                )
                 .expression_attribute_values(":name", s(name)),
-            None => request.update_expression("SET #visibility = :visibility REMOVE #name"),
+            None => request.update_expression(
+                "SET #visibility = :visibility, #previews = :previews REMOVE #name",
+            ),
         };
         request
             .send()
@@ -89,7 +122,7 @@ impl UserStore for DynamoStore {
         Ok(())
     }
 
-    async fn touch_last_seen(&self, user: &UserId, at: Millis) -> PortResult<()> {
+    async fn touch_last_seen(&self, user: &UserId, at: Millis) -> PortResult<Option<Millis>> {
         let result = self
             .client
             .update_item()
@@ -99,12 +132,20 @@ impl UserStore for DynamoStore {
             .condition_expression("attribute_not_exists(#seen) OR #seen < :at")
             .expression_attribute_names("#seen", "last_seen_at")
             .expression_attribute_values(":at", n(at.as_i64()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(output) => {
+                let before: Option<Seen> = output
+                    .attributes
+                    .filter(|old| !old.is_empty())
+                    .map(|old| from_item("last seen", old))
+                    .transpose()?;
+                Ok(before.and_then(|seen| seen.last_seen_at))
+            }
             // Already seen at or after `at`: nothing to do, by design.
-            Err(err) if is_condition_failed(&err) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Ok(None),
             Err(err) => Err(internal("touch_last_seen", err)),
         }
     }

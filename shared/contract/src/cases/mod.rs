@@ -7,6 +7,7 @@ mod history;
 mod memberships;
 mod messages;
 mod users;
+mod watches;
 
 pub use connections::*;
 pub use groups::*;
@@ -14,3 +15,4 @@ pub use history::*;
 pub use memberships::*;
 pub use messages::*;
 pub use users::*;
+pub use watches::*;

@@ -9,11 +9,12 @@ mod json;
 mod members;
 mod messages;
 mod receipts;
+mod users;
 
 use std::sync::Arc;
 
 use chat_domain::ChatError;
-use chat_ports::{Clock, GroupStore, MembershipStore, MessageStore};
+use chat_ports::{Clock, ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore};
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
@@ -25,6 +26,9 @@ pub struct HttpApiHandler {
     pub messages: Arc<dyn MessageStore>,
     pub memberships: Arc<dyn MembershipStore>,
     pub groups: Arc<dyn GroupStore>,
+    /// Profiles, and presence as `GET /v1/users/{id}` shows it.
+    pub users: Arc<dyn UserStore>,
+    pub connections: Arc<dyn ConnectionStore>,
     pub clock: Arc<dyn Clock>,
     pub settings: ChatSettings,
 }
@@ -74,6 +78,8 @@ impl HttpApiHandler {
             }
             (_, ["v1", "conversations", id, "members"]) => Route::Members(id),
             (_, ["v1", "conversations", id, "members", member]) => Route::Member(id, member),
+            (_, ["v1", "users", id]) => Route::User(id),
+            (_, ["v1", "me"]) => Route::Me,
             _ => return Err(ChatError::NotFound(format!("no route for {method} {path}"))),
         };
         let user = caller_of(request)?;
@@ -91,6 +97,9 @@ impl HttpApiHandler {
             ("PUT", Route::Member(id, member)) => {
                 members::set_role(self, &user, id, member, request).await
             }
+            ("GET", Route::User(id)) => users::user(self, &user, id).await,
+            ("GET", Route::Me) => users::get_me(self, &user).await,
+            ("PUT", Route::Me) => users::put_me(self, &user, request).await,
             _ => Ok(json::status_error(
                 405,
                 &ChatError::bad_request(format!("{method} is not allowed on {path}")),
@@ -107,4 +116,6 @@ enum Route<'a> {
     Receipts(&'a str, &'a str),
     Members(&'a str),
     Member(&'a str, &'a str),
+    User(&'a str),
+    Me,
 }

@@ -1,18 +1,24 @@
-//! `$connect`: record the connection under its user so that fan-out can find it.
+//! `$connect`: record the connection under its user so that fan-out can find it, and, when it
+//! is the user's first live connection, tell the connections watching them that they came
+//! online (unless they left less than the presence grace ago: nobody heard they had left).
 
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use chat_domain::Millis;
-use chat_ports::{Clock, Connection, ConnectionStore, UserStore};
+use chat_ports::{Clock, Connection, ConnectionPusher, ConnectionStore, UserStore, WatchStore};
 use tracing::Instrument;
 
-use crate::{Caller, MAX_CONNECTION_AGE_MS, reply};
+use crate::presence::announce;
+use crate::{Caller, ChatSettings, MAX_CONNECTION_AGE_MS, reply};
 
 pub struct ConnectHandler {
     pub connections: Arc<dyn ConnectionStore>,
     pub users: Arc<dyn UserStore>,
+    pub watches: Arc<dyn WatchStore>,
+    pub pusher: Arc<dyn ConnectionPusher>,
     pub clock: Arc<dyn Clock>,
+    pub settings: ChatSettings,
 }
 
 impl ConnectHandler {
@@ -38,18 +44,32 @@ impl ConnectHandler {
                 connected_at,
                 expires_at: connected_at.plus_ms(MAX_CONNECTION_AGE_MS),
             };
+            let now = self.clock.now();
             // Last seen is best effort (as on `ping`); the connection itself is not: refuse
             // rather than accept a connection nobody can push to.
             let (stored, seen) = futures_util::future::join(
                 self.connections.put_connection(&connection),
-                self.users
-                    .touch_last_seen(&caller.user_id, self.clock.now()),
+                self.users.touch_last_seen(&caller.user_id, now),
             )
             .await;
-            if let Err(err) = seen {
-                tracing::warn!(error = %err, "recording last seen failed");
-            }
+            let previously_seen = match seen {
+                Ok(previous) => previous,
+                Err(err) => {
+                    tracing::warn!(error = %err, "recording last seen failed");
+                    None
+                }
+            };
             match stored {
+                Ok(0) => {
+                    // Within the grace, the offline announcement is still pending and will
+                    // find them back: say nothing either way.
+                    let returning = previously_seen
+                        .is_some_and(|seen| seen.plus_ms(self.settings.presence_grace_ms) > now);
+                    if !returning && let Err(err) = self.came_online(&caller, now).await {
+                        tracing::warn!(error = %err, "announcing presence failed");
+                    }
+                    reply::empty()
+                }
                 Ok(_) => reply::empty(),
                 Err(err) => {
                     tracing::error!(error = %err, "storing the connection failed");
@@ -59,5 +79,18 @@ impl ConnectHandler {
         }
         .instrument(span)
         .await
+    }
+
+    async fn came_online(
+        &self,
+        caller: &Caller,
+        now: Millis,
+    ) -> Result<(), chat_domain::ChatError> {
+        let profile = self
+            .users
+            .user(&caller.user_id)
+            .await?
+            .unwrap_or_else(|| chat_ports::UserProfile::new(caller.user_id.clone()));
+        announce(&*self.watches, &*self.pusher, &profile, true, now).await
     }
 }

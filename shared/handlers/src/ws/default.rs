@@ -8,10 +8,13 @@ use chat_domain::events::ServerEvent;
 use chat_domain::frames::action_of;
 use chat_ports::{Clock, UserStore};
 
+use crate::presence::Activity;
 use crate::{Caller, reply};
 
 pub struct DefaultHandler {
     pub users: Arc<dyn UserStore>,
+    /// Last seen on activity, at most once a minute per user (this process).
+    pub activity: Arc<Activity>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -44,9 +47,7 @@ impl DefaultHandler {
         let now = self.clock.now();
         match Caller::from_event(event) {
             Ok(caller) => {
-                if let Err(err) = self.users.touch_last_seen(&caller.user_id, now).await {
-                    tracing::warn!(error = %err, "recording activity failed");
-                }
+                self.activity.seen(&*self.users, &caller.user_id, now).await;
                 reply::event(&ServerEvent::Pong {
                     at: now,
                     connection_id: caller.connection_id,

@@ -5,6 +5,7 @@
 mod connect;
 mod default;
 mod disconnect;
+mod presence;
 mod receipt;
 mod route;
 mod send;
@@ -13,6 +14,7 @@ mod sync;
 pub use connect::ConnectHandler;
 pub use default::DefaultHandler;
 pub use disconnect::DisconnectHandler;
+pub use presence::PresenceHandler;
 pub use receipt::ReceiptHandler;
 pub use route::Route;
 pub use send::SendHandler;

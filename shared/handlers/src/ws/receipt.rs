@@ -17,13 +17,14 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use chat_domain::ChatError;
 use chat_domain::frames::{ReceiptCommand, ReceiptFrame, read_frame};
 use chat_ports::{
-    Clock, ConnectionPusher, ConnectionStore, GroupStore, MembershipStore, MessageStore,
+    Clock, ConnectionPusher, ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore,
 };
 use tracing::Instrument;
 
 use crate::access::{Access, current_member};
 use crate::fanout::{Fanout, Skip};
 use crate::marks::MarkNews;
+use crate::presence::Activity;
 use crate::{Caller, reply};
 
 pub struct ReceiptHandler {
@@ -34,6 +35,9 @@ pub struct ReceiptHandler {
     pub connections: Arc<dyn ConnectionStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     pub clock: Arc<dyn Clock>,
+    /// A receipt is activity: last seen, at most once a minute per user (this process).
+    pub users: Arc<dyn UserStore>,
+    pub activity: Arc<Activity>,
 }
 
 impl ReceiptHandler {
@@ -70,6 +74,9 @@ impl ReceiptHandler {
 
     async fn mark(&self, caller: &Caller, command: ReceiptCommand) -> Result<(), ChatError> {
         let conversation = &command.conversation_id;
+        self.activity
+            .seen(&*self.users, &caller.user_id, self.clock.now())
+            .await;
         let access = current_member(&*self.memberships, conversation, &caller.user_id).await?;
         // A group's head tells its last seq and its announced ticks in one read.
         let group = match access {

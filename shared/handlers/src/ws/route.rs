@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 
 use super::{
-    ConnectHandler, DefaultHandler, DisconnectHandler, ReceiptHandler, SendHandler, SyncHandler,
+    ConnectHandler, DefaultHandler, DisconnectHandler, PresenceHandler, ReceiptHandler,
+    SendHandler, SyncHandler,
 };
 
 #[async_trait]
@@ -32,5 +33,6 @@ route!(
     SendHandler,
     ReceiptHandler,
     SyncHandler,
-    DefaultHandler
+    DefaultHandler,
+    PresenceHandler
 );

@@ -17,12 +17,13 @@ use chat_domain::frames::{MarkKind, SendCommand, SendFrame, read_frame};
 use chat_domain::{ChatError, MessageId, NewMessage, StoredMessage, UserId};
 use chat_ports::{
     Clock, ConnectionPusher, ConnectionStore, GroupStore, Membership, MembershipStore,
-    MessageStore, Role,
+    MessageStore, Role, UserStore,
 };
 use tracing::Instrument;
 
 use crate::access::{Access, current_member};
 use crate::fanout::{Delivery, Fanout, Skip};
+use crate::presence::Activity;
 use crate::{Caller, reply};
 
 pub struct SendHandler {
@@ -35,6 +36,9 @@ pub struct SendHandler {
     pub clock: Arc<dyn Clock>,
     /// Which messages `send` pushes itself (the rest come from the feed or stream consumer).
     pub delivery: Delivery,
+    /// Sending is activity: last seen, at most once a minute per user (this process).
+    pub users: Arc<dyn UserStore>,
+    pub activity: Arc<Activity>,
 }
 
 impl SendHandler {
@@ -62,6 +66,9 @@ impl SendHandler {
 
     async fn send(&self, caller: &Caller, frame: SendFrame) -> Result<ServerEvent, ChatError> {
         let command = frame.parse(&caller.user_id)?;
+        self.activity
+            .seen(&*self.users, &caller.user_id, self.clock.now())
+            .await;
         let access = current_member(
             &*self.memberships,
             &command.conversation_id,
