@@ -9,6 +9,7 @@ use chat_auth::{Secret, TokenIssuer, TokenVerifier};
 use chat_handlers::{
     Activity, AuthorizerHandler, ConnectHandler, DefaultHandler, Delivery, DisconnectHandler,
     HttpApiHandler, PresenceHandler, ReceiptHandler, SendHandler, StreamHandler, SyncHandler,
+    TypingHandler, TypingThrottle,
 };
 use chat_ports::{Clock, SystemClock};
 
@@ -25,6 +26,7 @@ pub(crate) struct App {
     pub send: SendHandler,
     pub receipt: ReceiptHandler,
     pub presence: PresenceHandler,
+    pub typing: TypingHandler,
     pub sync: SyncHandler,
     pub default: DefaultHandler,
     pub http: HttpApiHandler,
@@ -116,6 +118,15 @@ impl App {
                 pusher: ports.pusher.clone(),
                 clock: clock.clone(),
                 settings,
+            },
+            typing: TypingHandler {
+                memberships: ports.memberships.clone(),
+                groups: ports.groups.clone(),
+                connections: ports.connections.clone(),
+                pusher: ports.pusher.clone(),
+                clock: clock.clone(),
+                settings,
+                throttle: Arc::new(TypingThrottle::default()),
             },
             sync: SyncHandler {
                 messages: ports.messages.clone(),

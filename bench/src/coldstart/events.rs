@@ -52,6 +52,12 @@ pub fn for_function(name: &str, token: &str, now_ms: i64) -> Value {
             now_ms,
         ),
         "sync" => websocket("sync", "MESSAGE", Some(r#"{"action":"sync"}"#), now_ms),
+        "typing" => websocket(
+            "typing",
+            "MESSAGE",
+            Some(r#"{"action":"typing","conversation_id":"dm:alice:bob","state":"start"}"#),
+            now_ms,
+        ),
         "presence" => websocket(
             "presence",
             "MESSAGE",

@@ -25,7 +25,7 @@ use certs::{CertLayout, CertStore};
 use runtime_api::RuntimeApi;
 
 /// The functions, by binary name, and the reference last.
-const FUNCTIONS: [&str; 10] = [
+const FUNCTIONS: [&str; 11] = [
     "authorizer",
     "connect",
     "disconnect",
@@ -33,6 +33,7 @@ const FUNCTIONS: [&str; 10] = [
     "receipt",
     "sync",
     "presence",
+    "typing",
     "default",
     "http-api",
     "stream",

@@ -8,7 +8,9 @@ use crate::instruments;
 use crate::wiring::App;
 
 /// The route keys with an integration of their own; anything else goes to `$default`.
-const ROUTES: [&str; 6] = ["send", "ack", "receipt", "sync", "ping", "presence"];
+const ROUTES: [&str; 7] = [
+    "send", "ack", "receipt", "sync", "ping", "presence", "typing",
+];
 
 /// The route key for a frame: its `action` if a route has that key, else `$default`
 /// (which is also where frames that are not JSON go).
@@ -34,6 +36,7 @@ pub(crate) async fn invoke(
             Function::Receipt => app.receipt.handle(event).await,
             Function::Sync => app.sync.handle(event).await,
             Function::Presence => app.presence.handle(event).await,
+            Function::Typing => app.typing.handle(event).await,
             Function::Default => app.default.handle(event).await,
         }
     })
@@ -49,6 +52,7 @@ enum Function {
     Receipt,
     Sync,
     Presence,
+    Typing,
     Default,
 }
 
@@ -61,6 +65,7 @@ impl Function {
             "ack" | "receipt" => Function::Receipt,
             "sync" => Function::Sync,
             "presence" => Function::Presence,
+            "typing" => Function::Typing,
             _ => Function::Default,
         }
     }
@@ -74,6 +79,7 @@ impl Function {
             Function::Receipt => "receipt",
             Function::Sync => "sync",
             Function::Presence => "presence",
+            Function::Typing => "typing",
             Function::Default => "default",
         }
     }

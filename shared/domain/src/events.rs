@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversation::{ConversationId, ConversationKind};
 use crate::error::{ChatError, ErrorCode};
-use crate::frames::MarkKind;
+use crate::frames::{MarkKind, TypingState};
 use crate::group::SystemEvent;
 use crate::ids::{ClientMsgId, ConnectionId, MessageId, UserId};
 use crate::message::{MediaRef, Recall, StoredMessage};
@@ -95,7 +95,7 @@ pub enum ServerEvent {
     Typing {
         conversation_id: ConversationId,
         user_id: UserId,
-        state: String,
+        state: TypingState,
     },
     Presence {
         user_id: UserId,

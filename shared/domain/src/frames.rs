@@ -183,6 +183,48 @@ impl ReceiptFrame {
     }
 }
 
+/// Whether a user started or stopped typing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypingState {
+    Start,
+    Stop,
+}
+
+/// The wire shape of `typing`.
+#[derive(Debug, Default, Deserialize)]
+pub struct TypingFrame {
+    pub conversation_id: Option<String>,
+    pub state: Option<String>,
+}
+
+/// A parsed `typing`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypingCommand {
+    pub conversation_id: ConversationId,
+    pub state: TypingState,
+}
+
+impl TypingFrame {
+    pub fn parse(self) -> Result<TypingCommand, ChatError> {
+        let conversation_id =
+            ConversationId::parse(&required("conversation_id", self.conversation_id)?)?;
+        let state = match required("state", self.state)?.as_str() {
+            "start" => TypingState::Start,
+            "stop" => TypingState::Stop,
+            other => {
+                return Err(ChatError::bad_request(format!(
+                    "state must be `start` or `stop`, got {other:?}"
+                )));
+            }
+        };
+        Ok(TypingCommand {
+            conversation_id,
+            state,
+        })
+    }
+}
+
 /// The wire shape of `presence`.
 #[derive(Debug, Default, Deserialize)]
 pub struct PresenceFrame {

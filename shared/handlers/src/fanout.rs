@@ -54,6 +54,8 @@ pub(crate) enum Skip<'a> {
     Connection(&'a ConnectionId),
     /// Every connection of the sending device (the stream consumer knows no connection).
     Device(&'a UserId, &'a DeviceId),
+    /// Every connection of a user (who is typing needs no `typing` of their own).
+    User(&'a UserId),
 }
 
 impl Skip<'_> {
@@ -63,6 +65,7 @@ impl Skip<'_> {
             Skip::Device(user, device) => {
                 connection.user_id == **user && connection.device_id == **device
             }
+            Skip::User(user) => connection.user_id == **user,
         }
     }
 }

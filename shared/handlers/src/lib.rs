@@ -29,7 +29,7 @@ pub use settings::ChatSettings;
 pub use stream::StreamHandler;
 pub use ws::{
     ConnectHandler, DefaultHandler, DisconnectHandler, PresenceHandler, ReceiptHandler, Route,
-    SendHandler, SyncHandler,
+    SendHandler, SyncHandler, TypingHandler, TypingThrottle,
 };
 
 /// How long API Gateway keeps a WebSocket connection open at most (2 hours); a connection item

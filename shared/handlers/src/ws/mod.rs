@@ -10,6 +10,7 @@ mod receipt;
 mod route;
 mod send;
 mod sync;
+mod typing;
 
 pub use connect::ConnectHandler;
 pub use default::DefaultHandler;
@@ -19,3 +20,4 @@ pub use receipt::ReceiptHandler;
 pub use route::Route;
 pub use send::SendHandler;
 pub use sync::SyncHandler;
+pub use typing::{TYPING_INTERVAL_MS, TypingHandler, TypingThrottle};

@@ -6,7 +6,7 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 
 use super::{
     ConnectHandler, DefaultHandler, DisconnectHandler, PresenceHandler, ReceiptHandler,
-    SendHandler, SyncHandler,
+    SendHandler, SyncHandler, TypingHandler,
 };
 
 #[async_trait]
@@ -34,5 +34,6 @@ route!(
     ReceiptHandler,
     SyncHandler,
     DefaultHandler,
-    PresenceHandler
+    PresenceHandler,
+    TypingHandler
 );
