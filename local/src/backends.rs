@@ -10,8 +10,8 @@ use chat_aws::{
     ApiGatewayPusher, DynamoStore, RequestMeter, Tables, create_tables, management_client_metered,
 };
 use chat_ports::{
-    ChatStore, ConnectionPusher, ConnectionStore, GroupStore, MembershipStore, MessageStore,
-    UserStore, WatchStore,
+    ChatStore, ConnectionPusher, ConnectionStore, GroupStore, HiddenStore, MembershipStore,
+    MessageStore, UserStore, WatchStore,
 };
 use chat_store_sqlite::{Change, SqliteStore};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -30,6 +30,7 @@ pub(crate) struct Ports {
     pub groups: Arc<dyn GroupStore>,
     pub users: Arc<dyn UserStore>,
     pub watches: Arc<dyn WatchStore>,
+    pub hidden: Arc<dyn HiddenStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     /// Where the stream handler's records come from.
     pub changes: Changes,
@@ -62,7 +63,8 @@ impl Ports {
             memberships: store.clone(),
             groups: store.clone(),
             users: store.clone(),
-            watches: store,
+            watches: store.clone(),
+            hidden: store,
             pusher,
             changes,
         }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chat_auth::{Secret, TokenIssuer, TokenVerifier};
 use chat_handlers::{
     Activity, AuthorizerHandler, ConnectHandler, DefaultHandler, Delivery, DisconnectHandler,
-    HttpApiHandler, PresenceHandler, ReceiptHandler, SendHandler, StreamHandler, SyncHandler,
-    TypingHandler, TypingThrottle,
+    HttpApiHandler, PresenceHandler, RecallHandler, ReceiptHandler, SendHandler, StreamHandler,
+    SyncHandler, TypingHandler, TypingThrottle,
 };
 use chat_ports::{Clock, SystemClock};
 
@@ -27,6 +27,7 @@ pub(crate) struct App {
     pub receipt: ReceiptHandler,
     pub presence: PresenceHandler,
     pub typing: TypingHandler,
+    pub recall: RecallHandler,
     pub sync: SyncHandler,
     pub default: DefaultHandler,
     pub http: HttpApiHandler,
@@ -128,9 +129,19 @@ impl App {
                 settings,
                 throttle: Arc::new(TypingThrottle::default()),
             },
+            recall: RecallHandler {
+                messages: ports.messages.clone(),
+                memberships: ports.memberships.clone(),
+                connections: ports.connections.clone(),
+                pusher: ports.pusher.clone(),
+                clock: clock.clone(),
+                settings,
+                delivery,
+            },
             sync: SyncHandler {
                 messages: ports.messages.clone(),
                 memberships: ports.memberships.clone(),
+                hidden: ports.hidden.clone(),
             },
             default: DefaultHandler {
                 users: ports.users.clone(),
@@ -143,6 +154,8 @@ impl App {
                 groups: ports.groups.clone(),
                 users: ports.users.clone(),
                 connections: ports.connections.clone(),
+                hidden: ports.hidden.clone(),
+                pusher: ports.pusher.clone(),
                 clock: clock.clone(),
                 settings,
             },

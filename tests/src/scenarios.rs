@@ -655,3 +655,145 @@ pub async fn group_ticks_reach_only_the_senders_and_move_with_the_lowest_mark(se
         device.expect_silence().await;
     }
 }
+
+pub async fn recall_leaves_a_tombstone_and_delete_for_me_hides_only_mine(server: &TestServer) {
+    let mut alice = server.connect("alice", "phone").await;
+    let mut bob = server.connect("bob", "phone").await;
+    let mut bob_laptop = server.connect("bob", "laptop").await;
+    let group = server
+        .create_group("alice", "Oops", &["bob", "carol"])
+        .await;
+    for device in [&mut alice, &mut bob, &mut bob_laptop] {
+        device.expect("message").await;
+    }
+    let send = |n: u64| {
+        json!({ "action": "send", "conversation_id": group,
+        "client_msg_id": format!("r-{n}"), "body": format!("secret {n}") })
+    };
+    for n in 2..=4 {
+        alice.send_json(&send(n)).await;
+        assert_eq!(alice.expect("ack").await["seq"], n);
+        assert_eq!(bob.expect("message").await["seq"], n);
+        assert_eq!(bob_laptop.expect("message").await["seq"], n);
+    }
+    let recall = |seq: u64| json!({ "action": "recall", "conversation_id": group, "seq": seq });
+
+    // alice recalls her seq 4: every member's devices hear of it, hers included.
+    alice.send_json(&recall(4)).await;
+    let answer = alice.expect("recalled").await;
+    assert_eq!(
+        answer,
+        json!({ "type": "recalled", "conversation_id": group, "seq": 4, "by": "alice" })
+    );
+    for device in [&mut bob, &mut bob_laptop] {
+        let event = device.expect("recalled").await;
+        assert_eq!(
+            (event["seq"].as_u64(), event["by"].as_str()),
+            (Some(4), Some("alice"))
+        );
+    }
+    let bob_http = server.http_as("bob").await;
+    let (_, page) = bob_http
+        .get(&format!("/v1/conversations/{group}/messages"))
+        .await;
+    let tombstone = &page["messages"][3];
+    assert_eq!(tombstone["seq"], 4);
+    assert!(tombstone.get("body").is_none(), "{tombstone}");
+    assert_eq!(tombstone["recalled"]["by"], "alice");
+    let (_, list) = bob_http.get("/v1/conversations").await;
+    let last = &list["conversations"][0]["last_message"];
+    assert_eq!(
+        (last["recalled"].as_bool(), &last["preview"]),
+        (Some(true), &Value::Null),
+        "{list}"
+    );
+
+    // bob may not recall alice's message, nor anyone a system message; an admin may.
+    bob.send_json(&recall(3)).await;
+    assert_eq!(bob.expect("error").await["code"], "forbidden");
+    bob.send_json(&recall(1)).await;
+    assert_eq!(bob.expect("error").await["code"], "bad_request");
+    let (status, _) = server
+        .http_as("alice")
+        .await
+        .put(
+            &format!("/v1/conversations/{group}/members/bob"),
+            &json!({ "role": "admin" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        bob.expect("message").await["system"]["event"],
+        "role_changed"
+    );
+    bob_laptop.expect("message").await;
+    bob.send_json(&recall(3)).await;
+    assert_eq!(bob.expect("recalled").await["seq"], 3);
+    assert_eq!(bob_laptop.expect("recalled").await["by"], "bob");
+    assert_eq!(alice.expect("message").await["seq"], 5, "the role change");
+    assert_eq!(alice.expect("recalled").await["seq"], 3);
+
+    // bob deletes seq 2 for himself: a stub in his history (all devices), not in alice's.
+    let (status, _) = bob_http
+        .delete(&format!("/v1/conversations/{group}/messages/2"))
+        .await;
+    assert_eq!(status, 200);
+    for device in [&mut bob, &mut bob_laptop] {
+        assert_eq!(device.expect("message_deleted").await["seq"], 2);
+    }
+    let (_, mine) = bob_http
+        .get(&format!("/v1/conversations/{group}/messages"))
+        .await;
+    assert_eq!(mine["messages"][1]["deleted_for_me"], true, "{mine}");
+    assert!(mine["messages"][1].get("body").is_none());
+    let (_, hers) = server
+        .http_as("alice")
+        .await
+        .get(&format!("/v1/conversations/{group}/messages"))
+        .await;
+    assert_eq!(hers["messages"][1]["body"], "secret 2");
+    bob_laptop
+        .send_json(
+            &json!({ "action": "sync", "conversation_id": group, "after_seq": 1, "limit": 1 }),
+        )
+        .await;
+    assert_eq!(
+        bob_laptop.expect("messages").await["messages"][0]["deleted_for_me"],
+        true
+    );
+
+    // bob deletes the whole conversation for himself: out of his list, history gone, until
+    // the next message, which is all he then sees and all that is unread.
+    let (status, _) = bob_http.delete(&format!("/v1/conversations/{group}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        bob.expect("conversation_deleted").await["conversation_id"],
+        group.as_str()
+    );
+    let (_, list) = bob_http.get("/v1/conversations").await;
+    assert!(
+        list["conversations"].as_array().is_some_and(Vec::is_empty),
+        "{list}"
+    );
+    let (_, page) = bob_http
+        .get(&format!("/v1/conversations/{group}/messages"))
+        .await;
+    assert!(
+        page["messages"].as_array().is_some_and(Vec::is_empty),
+        "{page}"
+    );
+    alice.send_json(&send(6)).await;
+    assert_eq!(alice.expect("ack").await["seq"], 6);
+    let (_, list) = bob_http.get("/v1/conversations").await;
+    assert_eq!(list["conversations"][0]["unread"], 1, "{list}");
+    let (_, page) = bob_http
+        .get(&format!("/v1/conversations/{group}/messages"))
+        .await;
+    assert_eq!(seqs(&page), vec![6]);
+    let (_, hers) = server
+        .http_as("alice")
+        .await
+        .get(&format!("/v1/conversations/{group}/messages"))
+        .await;
+    assert_eq!(seqs(&hers).len(), 6, "alice keeps it all");
+}

@@ -52,6 +52,12 @@ pub fn for_function(name: &str, token: &str, now_ms: i64) -> Value {
             now_ms,
         ),
         "sync" => websocket("sync", "MESSAGE", Some(r#"{"action":"sync"}"#), now_ms),
+        "recall" => websocket(
+            "recall",
+            "MESSAGE",
+            Some(r#"{"action":"recall","conversation_id":"dm:alice:bob","seq":1}"#),
+            now_ms,
+        ),
         "typing" => websocket(
             "typing",
             "MESSAGE",

@@ -25,7 +25,7 @@ use certs::{CertLayout, CertStore};
 use runtime_api::RuntimeApi;
 
 /// The functions, by binary name, and the reference last.
-const FUNCTIONS: [&str; 11] = [
+const FUNCTIONS: [&str; 12] = [
     "authorizer",
     "connect",
     "disconnect",
@@ -34,6 +34,7 @@ const FUNCTIONS: [&str; 11] = [
     "sync",
     "presence",
     "typing",
+    "recall",
     "default",
     "http-api",
     "stream",

@@ -17,6 +17,8 @@ async fn main() -> Result<(), Error> {
         groups: adapters.store.clone(),
         users: adapters.store.clone(),
         connections: adapters.store.clone(),
+        hidden: adapters.store.clone(),
+        pusher: adapters.pusher()?,
         clock: adapters.clock.clone(),
         settings: adapters.settings,
     });

@@ -12,6 +12,7 @@ async fn main() -> Result<(), Error> {
     chat_lambda_host::run_route(SyncHandler {
         messages: adapters.store.clone(),
         memberships: adapters.store.clone(),
+        hidden: adapters.store.clone(),
     })
     .await
 }

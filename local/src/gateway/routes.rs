@@ -8,8 +8,8 @@ use crate::instruments;
 use crate::wiring::App;
 
 /// The route keys with an integration of their own; anything else goes to `$default`.
-const ROUTES: [&str; 7] = [
-    "send", "ack", "receipt", "sync", "ping", "presence", "typing",
+const ROUTES: [&str; 8] = [
+    "send", "ack", "receipt", "sync", "ping", "presence", "typing", "recall",
 ];
 
 /// The route key for a frame: its `action` if a route has that key, else `$default`
@@ -37,6 +37,7 @@ pub(crate) async fn invoke(
             Function::Sync => app.sync.handle(event).await,
             Function::Presence => app.presence.handle(event).await,
             Function::Typing => app.typing.handle(event).await,
+            Function::Recall => app.recall.handle(event).await,
             Function::Default => app.default.handle(event).await,
         }
     })
@@ -53,6 +54,7 @@ enum Function {
     Sync,
     Presence,
     Typing,
+    Recall,
     Default,
 }
 
@@ -66,6 +68,7 @@ impl Function {
             "sync" => Function::Sync,
             "presence" => Function::Presence,
             "typing" => Function::Typing,
+            "recall" => Function::Recall,
             _ => Function::Default,
         }
     }
@@ -80,6 +83,7 @@ impl Function {
             Function::Sync => "sync",
             Function::Presence => "presence",
             Function::Typing => "typing",
+            Function::Recall => "recall",
             Function::Default => "default",
         }
     }

@@ -18,7 +18,8 @@
 use std::sync::Arc;
 
 use chat_ports::{
-    ChatStore, ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore, WatchStore,
+    ChatStore, ConnectionStore, GroupStore, HiddenStore, MembershipStore, MessageStore, UserStore,
+    WatchStore,
 };
 
 pub mod cases;
@@ -33,6 +34,7 @@ pub struct Stores {
     pub groups: Arc<dyn GroupStore>,
     pub users: Arc<dyn UserStore>,
     pub watches: Arc<dyn WatchStore>,
+    pub hidden: Arc<dyn HiddenStore>,
 }
 
 impl Stores {
@@ -47,7 +49,8 @@ impl Stores {
             memberships: store.clone(),
             groups: store.clone(),
             users: store.clone(),
-            watches: store,
+            watches: store.clone(),
+            hidden: store,
         }
     }
 }
@@ -87,6 +90,8 @@ macro_rules! contract_suite {
             members_page_in_user_id_order,
             advance_mark_only_moves_up,
             advance_mark_for_a_non_member_is_none,
+            deleting_for_me_hides_a_conversation_and_single_messages,
+            recall_leaves_a_tombstone_at_the_seq_and_erases_the_preview,
             create_group_stores_its_head_members_and_first_message,
             group_changes_are_stored_with_their_system_message_at_the_next_seq,
             group_changes_past_the_cap_or_on_stale_members_store_nothing,

@@ -32,6 +32,22 @@ pub struct MessageView {
     /// A recalled message's tombstone: no body, no media.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recalled: Option<Recall>,
+    /// The reader deleted this message for themselves: a stub at its seq, no body, no media.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted_for_me: bool,
+}
+
+impl MessageView {
+    /// This message as a reader who deleted it for themselves sees it.
+    pub fn deleted_for_me(self) -> MessageView {
+        MessageView {
+            body: None,
+            media: None,
+            reply_to: None,
+            deleted_for_me: true,
+            ..self
+        }
+    }
 }
 
 impl From<StoredMessage> for MessageView {
@@ -48,6 +64,7 @@ impl From<StoredMessage> for MessageView {
             reply_to: m.reply_to,
             system: m.system,
             recalled: m.recalled,
+            deleted_for_me: false,
         }
     }
 }
@@ -102,7 +119,16 @@ pub enum ServerEvent {
         online: bool,
         last_seen: Option<Millis>,
     },
+    /// A message was recalled by `by`: show its tombstone.
     Recalled {
+        conversation_id: ConversationId,
+        seq: Seq,
+        by: UserId,
+    },
+    /// The user deleted a conversation for themselves (to their own devices).
+    ConversationDeleted { conversation_id: ConversationId },
+    /// The user deleted a message for themselves (to their own devices).
+    MessageDeleted {
         conversation_id: ConversationId,
         seq: Seq,
     },

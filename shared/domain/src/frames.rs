@@ -183,6 +183,32 @@ impl ReceiptFrame {
     }
 }
 
+/// The wire shape of `recall`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RecallFrame {
+    pub conversation_id: Option<String>,
+    pub seq: Option<u64>,
+}
+
+/// A parsed `recall`: the message at `seq` of `conversation_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecallCommand {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+}
+
+impl RecallFrame {
+    pub fn parse(self) -> Result<RecallCommand, ChatError> {
+        Ok(RecallCommand {
+            conversation_id: ConversationId::parse(&required(
+                "conversation_id",
+                self.conversation_id,
+            )?)?,
+            seq: Seq::new(required("seq", self.seq)?)?,
+        })
+    }
+}
+
 /// Whether a user started or stopped typing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

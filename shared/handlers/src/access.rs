@@ -1,12 +1,14 @@
 //! Who may read and write a conversation, and which part of its history they see.
 //!
-//! A direct conversation answers from its id alone (no read). A group asks the membership
-//! store: a current member may do everything their role allows; a former member (removed, or
-//! left) may still read the history up to their removal, and nothing else. A stranger gets
-//! `forbidden` either way and learns nothing about whether the conversation exists.
+//! A direct conversation's writers answer from its id alone (no read). A group asks the
+//! membership store: a current member may do everything their role allows; a former member
+//! (removed, or left) may still read the history up to their removal, and nothing else. A
+//! stranger gets `forbidden` either way and learns nothing about whether the conversation
+//! exists. Readers of either kind also see less of it for what they deleted for themselves.
 
+use chat_domain::events::MessageView;
 use chat_domain::{ChatError, ConversationId, StoredMessage, UserId};
-use chat_ports::{HistoryQuery, Membership, MembershipStore, MessagePage};
+use chat_ports::{HiddenStore, HistoryQuery, Membership, MembershipStore, MessagePage};
 
 /// A current member of a conversation.
 #[derive(Debug, Clone)]
@@ -54,19 +56,27 @@ pub(crate) async fn current_member(
 /// The seqs of a conversation one reader sees: `from ..= to` (`to` open for current members).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Visible {
-    /// The first seq they see (1 for the whole history).
+    /// The first seq they see (1 for the whole history): after they joined, and after what
+    /// they deleted for themselves.
     pub from: u64,
     /// The last one, for a former member.
     pub to: Option<u64>,
+    /// They deleted some single messages for themselves (shown as stubs).
+    pub hidden_messages: bool,
 }
 
 impl Visible {
-    pub(crate) const ALL: Visible = Visible { from: 1, to: None };
+    pub(crate) const ALL: Visible = Visible {
+        from: 1,
+        to: None,
+        hidden_messages: false,
+    };
 
     fn of(membership: &Membership) -> Visible {
         Visible {
-            from: membership.joined_seq.max(1),
+            from: membership.joined_seq.max(membership.hidden_seq + 1).max(1),
             to: membership.left_seq,
+            hidden_messages: membership.hidden_messages,
         }
     }
 
@@ -113,40 +123,73 @@ impl Visible {
     }
 }
 
-/// What `user` may read of `conversation`: everything for a direct member, the span of their
-/// membership for a group member, current or former.
+/// What `user` may read of `conversation`: for a group member, current or former, the span of
+/// their membership; for a direct one, everything (a membership, once the conversation is
+/// open, may say they deleted some of it for themselves).
 pub(crate) async fn reader(
     memberships: &dyn MembershipStore,
     conversation: &ConversationId,
     user: &UserId,
 ) -> Result<Visible, ChatError> {
-    if conversation.direct_members().is_some() {
-        return if conversation.is_direct_member(user) {
-            Ok(Visible::ALL)
-        } else {
-            Err(ChatError::forbidden())
-        };
+    let direct = conversation.direct_members().is_some();
+    if direct && !conversation.is_direct_member(user) {
+        return Err(ChatError::forbidden());
     }
     match memberships.membership(conversation, user).await? {
         Some(membership) => Ok(Visible::of(&membership)),
+        None if direct => Ok(Visible::ALL),
         None => Err(ChatError::forbidden()),
     }
 }
 
-/// A page of the history `user` may read, for `query`.
+/// A page of history as one reader sees it, in seq order.
+#[derive(Debug, Default)]
+pub(crate) struct ReadPage {
+    pub messages: Vec<MessageView>,
+    pub has_more: bool,
+}
+
+/// A page of the history `user` may read, for `query`: messages before they joined, after
+/// they left or deleted for themselves are not in it; single messages they deleted for
+/// themselves are stubs at their seq (`deleted_for_me`), so that seqs stay gap-free.
 pub(crate) async fn visible_history(
     memberships: &dyn MembershipStore,
     messages: &dyn chat_ports::MessageStore,
+    hidden: &dyn HiddenStore,
     conversation: &ConversationId,
     user: &UserId,
     query: HistoryQuery,
-) -> Result<MessagePage, ChatError> {
+) -> Result<ReadPage, ChatError> {
     let visible = reader(memberships, conversation, user).await?;
     let Some(query) = visible.narrow(query) else {
-        return Ok(MessagePage::default());
+        return Ok(ReadPage::default());
     };
-    let page = messages.history(conversation, query).await?;
-    Ok(visible.trim(page))
+    let page = visible.trim(messages.history(conversation, query).await?);
+    let hidden_seqs = match (
+        visible.hidden_messages,
+        page.messages.first(),
+        page.messages.last(),
+    ) {
+        (true, Some(first), Some(last)) => {
+            hidden
+                .hidden_in(conversation, user, first.seq.get(), last.seq.get())
+                .await?
+        }
+        _ => Vec::new(),
+    };
+    let messages = page
+        .messages
+        .into_iter()
+        .map(|m| {
+            let hide = hidden_seqs.contains(&m.seq);
+            let view = MessageView::from(m);
+            if hide { view.deleted_for_me() } else { view }
+        })
+        .collect();
+    Ok(ReadPage {
+        messages,
+        has_more: page.has_more,
+    })
 }
 
 #[cfg(test)]
@@ -158,6 +201,7 @@ mod tests {
         let visible = Visible {
             from: 5,
             to: Some(9),
+            hidden_messages: false,
         };
         assert!(!visible.contains(4) && visible.contains(5) && visible.contains(9));
         assert!(!visible.contains(10));

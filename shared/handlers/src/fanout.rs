@@ -50,6 +50,8 @@ impl Delivery {
 /// Whose connections a fan-out leaves out: the device that caused it already has its answer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Skip<'a> {
+    /// Nobody (an HTTP caller has no socket to answer on).
+    Nobody,
     /// The caller's connection (it gets the route response).
     Connection(&'a ConnectionId),
     /// Every connection of the sending device (the stream consumer knows no connection).
@@ -61,6 +63,7 @@ pub(crate) enum Skip<'a> {
 impl Skip<'_> {
     fn skips(&self, connection: &Connection) -> bool {
         match self {
+            Skip::Nobody => false,
             Skip::Connection(id) => connection.connection_id == **id,
             Skip::Device(user, device) => {
                 connection.user_id == **user && connection.device_id == **device

@@ -28,8 +28,8 @@ pub use presence::Activity;
 pub use settings::ChatSettings;
 pub use stream::StreamHandler;
 pub use ws::{
-    ConnectHandler, DefaultHandler, DisconnectHandler, PresenceHandler, ReceiptHandler, Route,
-    SendHandler, SyncHandler, TypingHandler, TypingThrottle,
+    ConnectHandler, DefaultHandler, DisconnectHandler, PresenceHandler, RecallHandler,
+    ReceiptHandler, Route, SendHandler, SyncHandler, TypingHandler, TypingThrottle,
 };
 
 /// How long API Gateway keeps a WebSocket connection open at most (2 hours); a connection item

@@ -88,9 +88,13 @@ impl StreamHandler {
     }
 
     async fn record(&self, record: &EventRecord) -> Result<(), ChatError> {
-        if record.event_name != "INSERT" {
-            return Ok(()); // Messages are written once; updates and TTL deletions fan out nothing.
-        }
+        // A message is inserted once and modified only by a recall; a TTL deletion (REMOVE)
+        // fans out nothing.
+        let inserted = match record.event_name.as_str() {
+            "INSERT" => true,
+            "MODIFY" => false,
+            _ => return Ok(()),
+        };
         let message: StoredMessage = match serde_dynamo::from_item(record.change.new_image.clone())
         {
             Ok(message) => message,
@@ -101,7 +105,7 @@ impl StreamHandler {
             }
         };
         if self.delivery.inline(&message.conversation_id) {
-            return Ok(()); // `send` pushed it.
+            return Ok(()); // `send` (or `recall`) pushed it.
         }
         let fanout = Fanout {
             connections: &*self.connections,
@@ -109,14 +113,21 @@ impl StreamHandler {
             pusher: &*self.pusher,
             now: self.clock.now(),
         };
-        let (also, frames) = frames_of(&message);
+        let (also, frames, skip) = if inserted {
+            let (also, frames) = frames_of(&message);
+            let sender = Skip::Device(&message.sender_id, &message.sender_device);
+            (also, frames, sender)
+        } else {
+            // A modification is a recall, or nothing to tell (an emulator's no-op MODIFY).
+            let Some(recall) = &message.recalled else {
+                return Ok(());
+            };
+            let event = crate::ws::recalled_event(&message, recall);
+            // Every device, the recalling one included: that is its confirmation.
+            (Vec::new(), vec![event.to_json()], Skip::Nobody)
+        };
         let tally = fanout
-            .to_conversation(
-                &message.conversation_id,
-                &also,
-                &frames,
-                Skip::Device(&message.sender_id, &message.sender_device),
-            )
+            .to_conversation(&message.conversation_id, &also, &frames, skip)
             .await?;
         tracing::info!(conversation = %message.conversation_id, seq = %message.seq,
             delivered = tally.delivered, gone = tally.gone, failed = tally.failed,

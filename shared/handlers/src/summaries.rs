@@ -40,6 +40,10 @@ pub(crate) async fn summaries_of(
                 return None;
             }
             let last_seq = head.as_ref().map_or(0, |h| h.last_seq.get());
+            // Deleted for this member, and nothing said since.
+            if m.is_hidden(last_seq) {
+                return None;
+            }
             Some(UserConversation {
                 last_activity_at: head.as_ref().map_or(m.joined_at, |h| h.last_message_at),
                 summary: ConversationSummary {

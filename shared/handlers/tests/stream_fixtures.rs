@@ -60,6 +60,14 @@ impl MembershipStore for FlakyMembers {
     ) -> PortResult<Option<MarkMove>> {
         self.store.advance_mark(c, u, kind, seq).await
     }
+    async fn hide_conversation(
+        &self,
+        c: &ConversationId,
+        u: &UserId,
+        up_to: u64,
+    ) -> PortResult<bool> {
+        self.store.hide_conversation(c, u, up_to).await
+    }
     async fn lowest_marks(
         &self,
         c: &ConversationId,

@@ -11,6 +11,7 @@ mod blobs;
 mod clock;
 mod connections;
 mod groups;
+mod hidden;
 mod memberships;
 mod messages;
 mod push;
@@ -23,6 +24,7 @@ pub use chat_domain::Role;
 pub use clock::{Clock, SystemClock};
 pub use connections::{Connection, ConnectionStore};
 pub use groups::{GroupChange, GroupInfo, GroupStore, MAX_MEMBER_CHANGES, MemberChange, NewGroup};
+pub use hidden::HiddenStore;
 pub use memberships::{
     MarkCursor, MarkHolder, MarkMove, Marks, Membership, MembershipStore, Recipient,
 };
@@ -37,12 +39,18 @@ pub use watches::{WatchStore, Watcher};
 /// A backend that implements every storage port (each adapter crate's store does): what
 /// hosts and the contract suite take to serve all the ports from one value.
 pub trait ChatStore:
-    ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + WatchStore
+    ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + WatchStore + HiddenStore
 {
 }
 
 impl<S> ChatStore for S where
-    S: ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + WatchStore
+    S: ConnectionStore
+        + MessageStore
+        + MembershipStore
+        + GroupStore
+        + UserStore
+        + WatchStore
+        + HiddenStore
 {
 }
 

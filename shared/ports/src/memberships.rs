@@ -29,9 +29,13 @@ pub struct Membership {
     /// Set for a former member: the seq of the system message that removed them, the last one
     /// they may see.
     pub left_seq: Option<u64>,
-    /// "Delete for me": the conversation is out of this member's list until a message after
-    /// this seq arrives (0: never hidden).
+    /// "Delete for me" of the whole conversation: this member sees nothing up to this seq any
+    /// more, on any device, and the conversation is out of their list until a message after it
+    /// arrives (0: nothing deleted).
     pub hidden_seq: u64,
+    /// This member deleted some messages for themselves (`HiddenStore` knows which): only then
+    /// do their history reads look them up.
+    pub hidden_messages: bool,
 }
 
 impl Membership {
@@ -47,6 +51,7 @@ impl Membership {
             joined_seq: 0,
             left_seq: None,
             hidden_seq: 0,
+            hidden_messages: false,
         }
     }
 
@@ -55,14 +60,22 @@ impl Membership {
         self.left_seq.is_none()
     }
 
+    /// Whether the conversation is out of this member's list: deleted for them, and nothing
+    /// said since (its last message is `last_seq`).
+    pub fn is_hidden(&self, last_seq: u64) -> bool {
+        self.hidden_seq > 0 && self.visible_last(last_seq) <= self.hidden_seq
+    }
+
     /// The last seq of a conversation whose last message is `last_seq` that this member sees.
     pub fn visible_last(&self, last_seq: u64) -> u64 {
         self.left_seq.map_or(last_seq, |left| left.min(last_seq))
     }
 
-    /// Messages this member sees and has not read, in a conversation whose last is `last_seq`.
+    /// Messages this member sees and has not read, in a conversation whose last is `last_seq`
+    /// (what they deleted for themselves counts as read).
     pub fn unread(&self, last_seq: u64) -> u64 {
-        self.visible_last(last_seq).saturating_sub(self.read_seq)
+        self.visible_last(last_seq)
+            .saturating_sub(self.read_seq.max(self.hidden_seq))
     }
 }
 
@@ -149,6 +162,16 @@ pub trait MembershipStore: Send + Sync {
         kind: MarkKind,
         limit: u32,
     ) -> PortResult<Vec<MarkHolder>>;
+
+    /// "Delete for me" of a whole conversation: `user` sees nothing up to `up_to` any more, and
+    /// it is out of their list until a later message (it only moves up). Answers whether there
+    /// was such a membership (current or former).
+    async fn hide_conversation(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+        up_to: u64,
+    ) -> PortResult<bool>;
 
     /// A page of a group's current members whose delivered mark is at least `seq` (who has the
     /// message at `seq`: "message info"), in delivered-mark order, after `after`. Their read

@@ -1,7 +1,7 @@
 //! Messages: the append that assigns a conversation's gap-free `seq`, and history reads.
 
 use async_trait::async_trait;
-use chat_domain::{ConversationId, Millis, NewMessage, Seq, StoredMessage, UserId};
+use chat_domain::{ConversationId, Millis, NewMessage, Recall, Seq, StoredMessage, UserId};
 
 use crate::PortResult;
 
@@ -60,6 +60,8 @@ pub struct ConversationHead {
     pub last_preview: Option<String>,
     /// A group's name (absent for direct conversations).
     pub name: Option<String>,
+    /// The last message was recalled (and its preview erased).
+    pub last_recalled: bool,
 }
 
 /// Characters of a body kept as the conversation's preview.
@@ -82,6 +84,17 @@ pub trait MessageStore: Send + Sync {
 
     /// The heads of the given conversations; conversations with no message yet are left out.
     async fn heads(&self, conversations: &[ConversationId]) -> PortResult<Vec<ConversationHead>>;
+
+    /// Recalls the message at `seq`: erases its body and media, keeps it at its seq as a
+    /// tombstone carrying `recall`, and erases the head's preview if it was the last message.
+    /// Answers the tombstone; one recalled already is answered as it is (nothing written); a
+    /// system message is not recalled (`BadRequest`); `None` when there is no such message.
+    async fn recall(
+        &self,
+        conversation: &ConversationId,
+        seq: Seq,
+        recall: Recall,
+    ) -> PortResult<Option<StoredMessage>>;
 
     /// Who sent the messages with a seq in `after + 1 ..= up_to` (system messages left out):
     /// each sender once, from the newest `limit` messages of that range. A receipt that covers

@@ -30,6 +30,7 @@
 mod connections;
 mod feed;
 mod groups;
+mod hidden;
 mod memberships;
 mod messages;
 mod readers;

@@ -110,6 +110,28 @@ impl MembershipStore for SqliteStore {
             .await
     }
 
+    async fn hide_conversation(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+        up_to: u64,
+    ) -> PortResult<bool> {
+        let (conversation, user) = (conversation.to_string(), user.to_string());
+        let up_to = int(up_to)?;
+        self.writer
+            .run(move |conn| {
+                let found = conn
+                    .prepare_cached(
+                        "UPDATE memberships SET hidden_seq = MAX(hidden_seq, ?3)
+                         WHERE conversation_id = ?1 AND user_id = ?2",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![conversation, user, up_to]))
+                    .map_err(db("hide_conversation"))?;
+                Ok(found > 0)
+            })
+            .await
+    }
+
     async fn lowest_marks(
         &self,
         conversation: &ConversationId,
@@ -250,7 +272,7 @@ pub(crate) fn put_members(
     let mut stmt = conn
         .prepare_cached(&format!(
             "{verb} INTO memberships ({MEMBERSHIP_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
         ))
         .map_err(db("writing members: preparing"))?;
     for m in members {
@@ -264,6 +286,7 @@ pub(crate) fn put_members(
             int(m.joined_seq)?,
             m.left_seq.map(int).transpose()?,
             int(m.hidden_seq)?,
+            m.hidden_messages,
         ])
         .map_err(db("writing members"))?;
     }

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chat_domain::{ChatError, ConversationId, NewMessage, Seq, StoredMessage, UserId};
+use chat_domain::{ChatError, ConversationId, NewMessage, Recall, Seq, StoredMessage, UserId};
 use chat_ports::{
     Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PREVIEW_CHARS, PortResult,
 };
@@ -54,6 +54,28 @@ impl MessageStore for SqliteStore {
     async fn heads(&self, conversations: &[ConversationId]) -> PortResult<Vec<ConversationHead>> {
         let ids: Vec<String> = conversations.iter().map(ToString::to_string).collect();
         self.readers.run(move |conn| heads(conn, &ids)).await
+    }
+
+    async fn recall(
+        &self,
+        conversation: &ConversationId,
+        seq: Seq,
+        recall: Recall,
+    ) -> PortResult<Option<StoredMessage>> {
+        let conversation = conversation.to_string();
+        let feed = Arc::clone(&self.feed);
+        let recalled = self
+            .writer
+            .run_then(
+                move |conn| recall_message(conn, &conversation, seq, &recall),
+                move |outcome: &Option<(StoredMessage, bool)>| {
+                    if let Some((tombstone, true)) = outcome {
+                        feed.publish(Change::Modified(tombstone.clone()));
+                    }
+                },
+            )
+            .await?;
+        Ok(recalled.map(|(tombstone, _)| tombstone))
     }
 
     async fn senders(
@@ -166,7 +188,8 @@ pub(crate) fn append(conn: &Connection, message: NewMessage) -> Result<Appended,
              last_seq = excluded.last_seq,
              last_message_at = excluded.last_message_at,
              last_sender_id = excluded.last_sender_id,
-             last_preview = excluded.last_preview"
+             last_preview = excluded.last_preview,
+             last_recalled = 0"
     ))
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -179,6 +202,54 @@ pub(crate) fn append(conn: &Connection, message: NewMessage) -> Result<Appended,
     })
     .map_err(db("append: updating the conversation head"))?;
     Ok(Appended::New(stored))
+}
+
+/// Runs on the writer: the tombstone, and whether this call made it (a recalled message is
+/// answered as it is).
+fn recall_message(
+    conn: &Connection,
+    conversation: &str,
+    at: Seq,
+    recall: &Recall,
+) -> Result<Option<(StoredMessage, bool)>, ChatError> {
+    let seq_value = int(at.get())?;
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq = ?2"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(params![conversation, seq_value], MessageRow::read)
+                .optional()
+        });
+    let Some(row) = found.map_err(db("recall: reading the message"))? else {
+        return Ok(None);
+    };
+    let mut message = row.into_message()?;
+    if message.recalled.is_some() {
+        return Ok(Some((message, false)));
+    }
+    if message.system.is_some() {
+        return Err(ChatError::bad_request(
+            "a system message cannot be recalled",
+        ));
+    }
+    let tombstone = json_text("recalled", Some(recall))?;
+    conn.prepare_cached(
+        "UPDATE messages SET body = NULL, media = NULL, recalled = ?3
+         WHERE conversation_id = ?1 AND seq = ?2",
+    )
+    .and_then(|mut stmt| stmt.execute(params![conversation, seq_value, tombstone]))
+    .map_err(db("recall: erasing the message"))?;
+    conn.prepare_cached(
+        "UPDATE conversations SET last_preview = NULL, last_recalled = 1
+         WHERE conversation_id = ?1 AND last_seq = ?2",
+    )
+    .and_then(|mut stmt| stmt.execute(params![conversation, seq_value]))
+    .map_err(db("recall: the head's preview"))?;
+    message.body = None;
+    message.media = None;
+    message.recalled = Some(recall.clone());
+    Ok(Some((message, true)))
 }
 
 fn history(

@@ -170,7 +170,7 @@ pub(crate) const HEAD_COLUMNS: &str =
 
 /// A head as [`HeadRow::read`] reads it: the head's columns and its group's name.
 pub(crate) const HEAD_SELECT: &str = "SELECT h.conversation_id, h.last_seq, h.last_message_at, \
-     h.last_sender_id, h.last_preview, g.name \
+     h.last_sender_id, h.last_preview, g.name, h.last_recalled \
      FROM conversations h LEFT JOIN groups g ON g.conversation_id = h.conversation_id";
 
 /// One `conversations` row and its group's name, unparsed.
@@ -181,6 +181,7 @@ pub(crate) struct HeadRow {
     last_sender_id: String,
     last_preview: Option<String>,
     name: Option<String>,
+    last_recalled: i64,
 }
 
 impl HeadRow {
@@ -192,6 +193,7 @@ impl HeadRow {
             last_sender_id: row.get(3)?,
             last_preview: row.get(4)?,
             name: row.get(5)?,
+            last_recalled: row.get(6)?,
         })
     }
 
@@ -205,6 +207,7 @@ impl HeadRow {
                 .map_err(corrupt("last_sender_id"))?,
             last_preview: self.last_preview,
             name: self.name,
+            last_recalled: flag(self.last_recalled),
         })
     }
 }
@@ -311,7 +314,7 @@ impl ConnectionRow {
 
 /// The columns of `memberships`, in the order [`MembershipRow::read`] reads them.
 pub(crate) const MEMBERSHIP_COLUMNS: &str = "conversation_id, user_id, role, delivered_seq, \
-     read_seq, joined_at, joined_seq, left_seq, hidden_seq";
+     read_seq, joined_at, joined_seq, left_seq, hidden_seq, hidden_messages";
 
 /// One `memberships` row, unparsed.
 pub(crate) struct MembershipRow {
@@ -324,6 +327,7 @@ pub(crate) struct MembershipRow {
     joined_seq: i64,
     left_seq: Option<i64>,
     hidden_seq: i64,
+    hidden_messages: i64,
 }
 
 impl MembershipRow {
@@ -338,6 +342,7 @@ impl MembershipRow {
             joined_seq: row.get(6)?,
             left_seq: row.get(7)?,
             hidden_seq: row.get(8)?,
+            hidden_messages: row.get(9)?,
         })
     }
 
@@ -353,6 +358,7 @@ impl MembershipRow {
             joined_seq: uint("joined_seq", self.joined_seq)?,
             left_seq: self.left_seq.map(|s| uint("left_seq", s)).transpose()?,
             hidden_seq: uint("hidden_seq", self.hidden_seq)?,
+            hidden_messages: flag(self.hidden_messages),
         })
     }
 }

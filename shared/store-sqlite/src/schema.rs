@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS users (
 ";
 
 /// Version 2: groups (their heads, former members, the marks' indexes for group ticks),
-/// system messages and recalls, push previews, presence subscriptions.
+/// system messages and recalls, "delete for me", push previews, presence subscriptions.
 const SCHEMA_V2: &str = "
 ALTER TABLE messages ADD COLUMN system TEXT;     -- SystemEvent as JSON
 ALTER TABLE messages ADD COLUMN recalled TEXT;   -- Recall as JSON
@@ -88,6 +88,17 @@ ALTER TABLE messages ADD COLUMN recalled TEXT;   -- Recall as JSON
 ALTER TABLE memberships ADD COLUMN joined_seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE memberships ADD COLUMN left_seq   INTEGER;  -- set for a former member
 ALTER TABLE memberships ADD COLUMN hidden_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE memberships ADD COLUMN hidden_messages INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE conversations ADD COLUMN last_recalled INTEGER NOT NULL DEFAULT 0;
+
+-- Messages a member deleted for themselves.
+CREATE TABLE IF NOT EXISTS hidden_messages (
+    user_id         TEXT    NOT NULL,
+    conversation_id TEXT    NOT NULL,
+    seq             INTEGER NOT NULL,
+    PRIMARY KEY (user_id, conversation_id, seq)
+) WITHOUT ROWID;
 
 -- The group ticks: the lowest marks of a group's current members, and who has a message.
 CREATE INDEX IF NOT EXISTS memberships_by_delivered

@@ -33,7 +33,9 @@ use super::DynamoStore;
 use super::codec::{Item, build_error, from_item, is_condition_failed, n, s, to_item};
 use super::memberships::{self, LEFT_SEQ, MembershipItem, TICK_DELIVERED, TICK_READ};
 use super::messages::append::HEAD;
-use super::messages::items::{LAST_MESSAGE_AT, LAST_PREVIEW, LAST_SENDER_ID, LAST_SEQ};
+use super::messages::items::{
+    LAST_MESSAGE_AT, LAST_PREVIEW, LAST_RECALLED, LAST_SENDER_ID, LAST_SEQ,
+};
 use super::messages::keys;
 use crate::errors::internal;
 
@@ -167,13 +169,15 @@ impl DynamoStore {
             .set_key(Some(keys::head(&stored.conversation_id)))
             .update_expression(
                 "SET #last = :seq, #at = :at, #sender = :sender, #count = :count, \
-                 #name = :name, #oas = :oas, #oaei = :oaei, #closed = :closed REMOVE #preview",
+                 #name = :name, #oas = :oas, #oaei = :oaei, #closed = :closed \
+                 REMOVE #preview, #recalled",
             )
             .condition_expression("#last = :expected AND #closed = :open")
             .expression_attribute_names("#last", LAST_SEQ)
             .expression_attribute_names("#at", LAST_MESSAGE_AT)
             .expression_attribute_names("#sender", LAST_SENDER_ID)
             .expression_attribute_names("#preview", LAST_PREVIEW)
+            .expression_attribute_names("#recalled", LAST_RECALLED)
             .expression_attribute_names("#count", MEMBER_COUNT)
             .expression_attribute_names("#name", NAME)
             .expression_attribute_names("#oas", "only_admins_send")

@@ -65,6 +65,8 @@ pub(crate) struct MembershipItem {
     left_seq: Option<u64>,
     #[serde(default, skip_serializing_if = "is_zero")]
     hidden_seq: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    hidden_messages: bool,
     /// The tick indexes' keys (copies of the marks): a current group member's only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tick_delivered: Option<u64>,
@@ -94,6 +96,7 @@ impl From<&Membership> for MembershipItem {
             joined_seq: m.joined_seq,
             left_seq: m.left_seq,
             hidden_seq: m.hidden_seq,
+            hidden_messages: m.hidden_messages,
             tick_delivered: ticks.then_some(m.delivered_seq),
             tick_read: ticks.then_some(m.read_seq),
         }
@@ -112,6 +115,7 @@ impl From<MembershipItem> for Membership {
             joined_seq: item.joined_seq,
             left_seq: item.left_seq,
             hidden_seq: item.hidden_seq,
+            hidden_messages: item.hidden_messages,
         }
     }
 }
@@ -431,6 +435,36 @@ impl MembershipStore for DynamoStore {
                     .await?
                     .map(moved))
             }
+        }
+    }
+
+    async fn hide_conversation(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+        up_to: u64,
+    ) -> PortResult<bool> {
+        // Only up, only an existing membership.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.memberships)
+            .set_key(Some(key(conversation, user)))
+            .update_expression("SET #hidden = :seq")
+            .condition_expression(
+                "attribute_exists(#user) AND (attribute_not_exists(#hidden) OR #hidden < :seq)",
+            )
+            .expression_attribute_names("#hidden", "hidden_seq")
+            .expression_attribute_names("#user", RANGE)
+            .expression_attribute_values(":seq", n(up_to))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failed(&err) => {
+                Ok(self.membership(conversation, user).await?.is_some())
+            }
+            Err(err) => Err(internal("hide_conversation", err)),
         }
     }
 

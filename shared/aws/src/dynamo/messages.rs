@@ -14,9 +14,10 @@ mod history;
 pub(in crate::dynamo) mod items;
 pub(crate) mod keys;
 pub(crate) mod lanes;
+mod recall;
 
 use async_trait::async_trait;
-use chat_domain::{ConversationId, NewMessage, Seq, UserId};
+use chat_domain::{ConversationId, NewMessage, Recall, Seq, StoredMessage, UserId};
 use chat_ports::{Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PortResult};
 
 use super::DynamoStore;
@@ -37,6 +38,15 @@ impl MessageStore for DynamoStore {
 
     async fn heads(&self, conversations: &[ConversationId]) -> PortResult<Vec<ConversationHead>> {
         self.conversation_heads(conversations).await
+    }
+
+    async fn recall(
+        &self,
+        conversation: &ConversationId,
+        seq: Seq,
+        recall: Recall,
+    ) -> PortResult<Option<StoredMessage>> {
+        self.recall_message(conversation, seq, recall).await
     }
 
     async fn senders(

@@ -16,6 +16,7 @@ mod batch;
 mod codec;
 pub(crate) mod connections;
 mod groups;
+pub(crate) mod hidden;
 pub(crate) mod memberships;
 pub(crate) mod messages;
 mod tables;

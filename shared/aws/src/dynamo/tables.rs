@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chat_domain::{ChatError, Millis};
 
-use super::{memberships, messages, users, watches};
+use super::{hidden, memberships, messages, users, watches};
 use crate::errors::internal;
 
 /// The name of the TTL attribute on every table that has one (epoch seconds).
@@ -46,11 +46,13 @@ pub struct Tables {
     pub users: String,
     /// Presence subscriptions: which connection watches whom; GSI `by-watched`.
     pub watches: String,
+    /// The messages each member deleted for themselves.
+    pub hidden: String,
 }
 
 impl Tables {
     /// `{prefix}-messages`, `{prefix}-conversations`, `{prefix}-idempotency`,
-    /// `{prefix}-memberships`, `{prefix}-users`, `{prefix}-watches`.
+    /// `{prefix}-memberships`, `{prefix}-users`, `{prefix}-watches`, `{prefix}-hidden`.
     pub fn from_prefix(prefix: &str) -> Tables {
         let name = |table: &str| format!("{prefix}-{table}");
         Tables {
@@ -60,6 +62,7 @@ impl Tables {
             memberships: name("memberships"),
             users: name("users"),
             watches: name("watches"),
+            hidden: name("hidden"),
         }
     }
 }
@@ -87,7 +90,7 @@ struct TableSpec<'a> {
     ttl: bool,
 }
 
-fn specs(tables: &Tables) -> [TableSpec<'_>; 6] {
+fn specs(tables: &Tables) -> [TableSpec<'_>; 7] {
     use ScalarAttributeType::{N, S};
     [
         TableSpec {
@@ -167,6 +170,14 @@ fn specs(tables: &Tables) -> [TableSpec<'_>; 6] {
             }],
             stream: false,
             ttl: true,
+        },
+        TableSpec {
+            name: &tables.hidden,
+            hash: (hidden::HASH, S),
+            range: Some((hidden::RANGE, N)),
+            gsis: Vec::new(),
+            stream: false,
+            ttl: false,
         },
     ]
 }

@@ -299,3 +299,73 @@ pub async fn advance_mark_for_a_non_member_is_none(s: Stores) {
         .map(|m| (m.delivered_seq, m.read_seq));
     assert_eq!(alice_marks, Some((0, 0)));
 }
+
+pub async fn deleting_for_me_hides_a_conversation_and_single_messages(s: Stores) {
+    let conversation = group("hiding");
+    let (alice, bob) = (user("hiding-alice"), user("hiding-bob"));
+    s.memberships
+        .add_members(&[
+            member(&conversation, &alice, Role::Owner, 1_000),
+            member(&conversation, &bob, Role::Member, 1_000),
+        ])
+        .await
+        .expect("add");
+    assert!(
+        s.memberships
+            .hide_conversation(&conversation, &alice, 5)
+            .await
+            .expect("hide")
+    );
+    // Only up.
+    s.memberships
+        .hide_conversation(&conversation, &alice, 3)
+        .await
+        .expect("hide less");
+    let row = s
+        .memberships
+        .membership(&conversation, &alice)
+        .await
+        .expect("get");
+    let row = row.expect("a member");
+    assert_eq!(row.hidden_seq, 5);
+    assert!(row.is_hidden(5) && !row.is_hidden(6));
+    assert!(
+        !s.memberships
+            .hide_conversation(&conversation, &user("hiding-nobody"), 5)
+            .await
+            .expect("hide for a stranger")
+    );
+
+    assert!(!row.hidden_messages);
+    for seq in [7, 3, 7] {
+        s.hidden
+            .hide_message(&conversation, &bob, Seq::new(seq).expect("seq"))
+            .await
+            .expect("hide a message");
+    }
+    let bobs = s
+        .memberships
+        .membership(&conversation, &bob)
+        .await
+        .expect("get");
+    assert!(bobs.expect("a member").hidden_messages);
+    let found = |from, to| {
+        let (s, conversation, bob) = (s.clone(), conversation.clone(), bob.clone());
+        async move {
+            let seqs = s.hidden.hidden_in(&conversation, &bob, from, to).await;
+            seqs.expect("hidden")
+                .iter()
+                .map(|q| q.get())
+                .collect::<Vec<u64>>()
+        }
+    };
+    assert_eq!(found(1, 10).await, [3, 7]);
+    assert_eq!(found(4, 7).await, [7]);
+    assert!(found(8, 100).await.is_empty());
+    let alices = s
+        .hidden
+        .hidden_in(&conversation, &alice, 1, 10)
+        .await
+        .expect("hidden");
+    assert!(alices.is_empty(), "nobody else's view changes");
+}

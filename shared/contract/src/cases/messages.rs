@@ -107,6 +107,7 @@ pub async fn append_is_idempotent(s: Stores) {
             last_sender_id: alice.clone(),
             last_preview: Some("second".into()),
             name: None,
+            last_recalled: false,
         }]
     );
 
@@ -260,6 +261,7 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
             // Cut on characters, not bytes: each "é" is two bytes.
             last_preview: Some("é".repeat(PREVIEW_CHARS)),
             name: None,
+            last_recalled: false,
         },
         ConversationHead {
             conversation_id: media_only,
@@ -268,6 +270,7 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
             last_sender_id: alice.clone(),
             last_preview: None,
             name: None,
+            last_recalled: false,
         },
         ConversationHead {
             conversation_id: short,
@@ -276,6 +279,7 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
             last_sender_id: alice,
             last_preview: Some(exact),
             name: None,
+            last_recalled: false,
         },
     ];
     expected.sort_by(|x, y| x.conversation_id.cmp(&y.conversation_id));
@@ -326,4 +330,133 @@ pub async fn senders_are_who_sent_a_range_newest_first_without_system_messages(s
     assert_eq!(senders(0, 5, 2).await, ["senders-b", "senders-c"]);
     assert!(senders(5, 6, 10).await.is_empty());
     assert!(senders(6, 6, 10).await.is_empty());
+}
+
+pub async fn recall_leaves_a_tombstone_at_the_seq_and_erases_the_preview(s: Stores) {
+    use chat_domain::{ChatError, Recall, SystemEvent, SystemKind};
+
+    let conversation = group("recall");
+    let (alice, bob) = (user("recall-a"), user("recall-b"));
+    append_new(&s, text(&conversation, &alice, "r1", "keep me", 1_000)).await;
+    let mut media = text(&conversation, &alice, "r2", "look", 2_000);
+    media.media = Some(MediaRef {
+        id: MediaId::parse("recalled-photo").expect("media id"),
+        content_type: "image/jpeg".into(),
+        size: 10,
+    });
+    append_new(&s, media).await;
+    let recall = Recall {
+        by: bob.clone(),
+        at: Millis(3_000),
+    };
+    let two = Seq::new(2).expect("seq");
+    let tombstone = s
+        .messages
+        .recall(&conversation, two, recall.clone())
+        .await
+        .expect("recall")
+        .expect("the message");
+    assert_eq!((tombstone.body, tombstone.media), (None, None));
+    assert_eq!(tombstone.recalled, Some(recall.clone()));
+    assert_eq!(tombstone.sender_id, alice, "who sent it stays");
+    // History shows the tombstone at its seq; the head's preview is gone.
+    let page = s
+        .messages
+        .history(
+            &conversation,
+            HistoryQuery::After {
+                after: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("history");
+    assert_eq!(seqs(&page.messages), [1, 2]);
+    assert_eq!(page.messages[1].recalled, Some(recall.clone()));
+    assert_eq!(
+        page.messages[0].body.as_ref().map(|b| b.as_str()),
+        Some("keep me")
+    );
+    let heads = s
+        .messages
+        .heads(std::slice::from_ref(&conversation))
+        .await
+        .expect("heads");
+    assert_eq!(
+        (heads[0].last_preview.as_deref(), heads[0].last_recalled),
+        (None, true)
+    );
+    // Again: answered as it is, nothing new (the first recall's `by` and `at` stay).
+    let again = Recall {
+        by: alice.clone(),
+        at: Millis(9_000),
+    };
+    let same = s
+        .messages
+        .recall(&conversation, two, again)
+        .await
+        .expect("recall again");
+    assert_eq!(same.and_then(|m| m.recalled), Some(recall));
+    // The next message's preview is a preview again.
+    append_new(&s, text(&conversation, &bob, "r3", "after", 4_000)).await;
+    let heads = s
+        .messages
+        .heads(std::slice::from_ref(&conversation))
+        .await
+        .expect("heads");
+    assert_eq!(
+        (heads[0].last_preview.as_deref(), heads[0].last_recalled),
+        (Some("after"), false)
+    );
+    // An earlier message recalled leaves the head alone.
+    let one = Seq::new(1).expect("seq");
+    let recall_one = Recall {
+        by: alice.clone(),
+        at: Millis(5_000),
+    };
+    s.messages
+        .recall(&conversation, one, recall_one)
+        .await
+        .expect("recall 1");
+    let heads = s
+        .messages
+        .heads(std::slice::from_ref(&conversation))
+        .await
+        .expect("heads");
+    assert_eq!(heads[0].last_preview.as_deref(), Some("after"));
+    let missing = s
+        .messages
+        .recall(
+            &conversation,
+            Seq::new(99).expect("seq"),
+            Recall {
+                by: bob.clone(),
+                at: Millis(1),
+            },
+        )
+        .await
+        .expect("recall");
+    assert_eq!(missing, None);
+    // A system message is not for recalling.
+    let event = SystemEvent::of(SystemKind::Renamed);
+    append_new(
+        &s,
+        crate::fixtures::system(&conversation, &alice, event, 6_000),
+    )
+    .await;
+    let system = s
+        .messages
+        .recall(
+            &conversation,
+            Seq::new(4).expect("seq"),
+            Recall {
+                by: alice,
+                at: Millis(7_000),
+            },
+        )
+        .await;
+    assert!(
+        matches!(system, Err(ChatError::BadRequest(_))),
+        "{system:?}"
+    );
 }

@@ -69,6 +69,7 @@ fn view(c: &UserConversation) -> Value {
                 "sender_id": h.last_sender_id,
                 "sent_at": h.last_message_at,
                 "preview": h.last_preview,
+                "recalled": h.last_recalled,
             })
         });
         map.insert("last_message".into(), last.unwrap_or(Value::Null));

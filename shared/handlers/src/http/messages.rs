@@ -55,6 +55,7 @@ pub(super) async fn history(
     let page = visible_history(
         &*api.memberships,
         &*api.messages,
+        &*api.hidden,
         &conversation,
         user,
         query,
@@ -67,7 +68,7 @@ pub(super) async fn history(
     };
     Ok(json::ok(&Page {
         conversation_id: conversation,
-        messages: page.messages.into_iter().map(MessageView::from).collect(),
+        messages: page.messages,
         has_more: page.has_more,
         next_cursor,
     }))

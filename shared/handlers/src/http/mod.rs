@@ -4,6 +4,7 @@
 
 mod auth;
 mod conversations;
+mod delete;
 mod groups;
 mod json;
 mod members;
@@ -14,7 +15,10 @@ mod users;
 use std::sync::Arc;
 
 use chat_domain::ChatError;
-use chat_ports::{Clock, ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore};
+use chat_ports::{
+    Clock, ConnectionPusher, ConnectionStore, GroupStore, HiddenStore, MembershipStore,
+    MessageStore, UserStore,
+};
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
 
@@ -29,6 +33,10 @@ pub struct HttpApiHandler {
     /// Profiles, and presence as `GET /v1/users/{id}` shows it.
     pub users: Arc<dyn UserStore>,
     pub connections: Arc<dyn ConnectionStore>,
+    /// What each reader deleted for themselves.
+    pub hidden: Arc<dyn HiddenStore>,
+    /// Telling the caller's own devices of what they deleted for themselves.
+    pub pusher: Arc<dyn ConnectionPusher>,
     pub clock: Arc<dyn Clock>,
     pub settings: ChatSettings,
 }
@@ -76,6 +84,7 @@ impl HttpApiHandler {
             (_, ["v1", "conversations", id, "messages", seq, "receipts"]) => {
                 Route::Receipts(id, seq)
             }
+            (_, ["v1", "conversations", id, "messages", seq]) => Route::Message(id, seq),
             (_, ["v1", "conversations", id, "members"]) => Route::Members(id),
             (_, ["v1", "conversations", id, "members", member]) => Route::Member(id, member),
             (_, ["v1", "users", id]) => Route::User(id),
@@ -88,6 +97,8 @@ impl HttpApiHandler {
             ("POST", Route::Conversations) => groups::create(self, &user, request).await,
             ("GET", Route::Conversation(id)) => groups::details(self, &user, id, request).await,
             ("PATCH", Route::Conversation(id)) => groups::patch(self, &user, id, request).await,
+            ("DELETE", Route::Conversation(id)) => delete::conversation(self, &user, id).await,
+            ("DELETE", Route::Message(id, seq)) => delete::message(self, &user, id, seq).await,
             ("GET", Route::Messages(id)) => messages::history(self, &user, id, request).await,
             ("GET", Route::Receipts(id, seq)) => {
                 receipts::receipts(self, &user, id, seq, request).await
@@ -113,6 +124,7 @@ enum Route<'a> {
     Conversations,
     Conversation(&'a str),
     Messages(&'a str),
+    Message(&'a str, &'a str),
     Receipts(&'a str, &'a str),
     Members(&'a str),
     Member(&'a str, &'a str),

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 
 use super::{
-    ConnectHandler, DefaultHandler, DisconnectHandler, PresenceHandler, ReceiptHandler,
-    SendHandler, SyncHandler, TypingHandler,
+    ConnectHandler, DefaultHandler, DisconnectHandler, PresenceHandler, RecallHandler,
+    ReceiptHandler, SendHandler, SyncHandler, TypingHandler,
 };
 
 #[async_trait]
@@ -35,5 +35,6 @@ route!(
     SyncHandler,
     DefaultHandler,
     PresenceHandler,
-    TypingHandler
+    TypingHandler,
+    RecallHandler
 );

@@ -10,7 +10,7 @@ use chat_domain::events::{ConversationSummary, MessageView, ServerEvent};
 use chat_domain::frames::{PageLimit, SyncCommand, SyncFrame, read_frame};
 use chat_domain::limits::MAX_SERVER_FRAME_BYTES;
 use chat_domain::{ChatError, ConversationId};
-use chat_ports::{HistoryQuery, MembershipStore, MessageStore};
+use chat_ports::{HiddenStore, HistoryQuery, MembershipStore, MessageStore};
 use tracing::Instrument;
 
 use crate::access::visible_history;
@@ -23,6 +23,8 @@ const ENVELOPE_BYTES: usize = 1024;
 pub struct SyncHandler {
     pub messages: Arc<dyn MessageStore>,
     pub memberships: Arc<dyn MembershipStore>,
+    /// What each reader deleted for themselves.
+    pub hidden: Arc<dyn HiddenStore>,
 }
 
 impl SyncHandler {
@@ -89,6 +91,7 @@ impl SyncHandler {
         let page = visible_history(
             &*self.memberships,
             &*self.messages,
+            &*self.hidden,
             &conversation_id,
             &caller.user_id,
             HistoryQuery::After {
@@ -97,7 +100,7 @@ impl SyncHandler {
             },
         )
         .await?;
-        let views: Vec<MessageView> = page.messages.into_iter().map(MessageView::from).collect();
+        let views: Vec<MessageView> = page.messages;
         let total = views.len();
         let fitted = fit_in_frame(views);
         Ok(ServerEvent::Messages {

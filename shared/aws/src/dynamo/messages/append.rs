@@ -29,7 +29,8 @@ use chat_domain::{ChatError, NewMessage, Seq, StoredMessage};
 use chat_ports::{Appended, PREVIEW_CHARS, PortResult};
 
 use super::items::{
-    IdempotencyItem, LAST_MESSAGE_AT, LAST_PREVIEW, LAST_SENDER_ID, LAST_SEQ, LastSeq, MessageItem,
+    IdempotencyItem, LAST_MESSAGE_AT, LAST_PREVIEW, LAST_RECALLED, LAST_SENDER_ID, LAST_SEQ,
+    LastSeq, MessageItem,
 };
 use super::keys;
 use crate::dynamo::DynamoStore;
@@ -128,6 +129,8 @@ impl DynamoStore {
     ) -> PortResult<TransactWriteItem> {
         let preview = stored.body.as_ref().map(|b| b.preview(PREVIEW_CHARS));
         let set = "SET #last = :seq, #at = :at, #sender = :sender";
+        // A recall of the previous last message no longer describes the head.
+        let unrecall = "#recalled";
         let mut update = Update::builder()
             .table_name(&self.tables.conversations)
             .set_key(Some(keys::head(&stored.conversation_id)))
@@ -135,6 +138,7 @@ impl DynamoStore {
             .expression_attribute_names("#at", LAST_MESSAGE_AT)
             .expression_attribute_names("#sender", LAST_SENDER_ID)
             .expression_attribute_names("#preview", LAST_PREVIEW)
+            .expression_attribute_names("#recalled", LAST_RECALLED)
             .expression_attribute_values(":seq", n(stored.seq.get()))
             .expression_attribute_values(":at", n(stored.sent_at.as_i64()))
             .expression_attribute_values(":sender", s(&stored.sender_id))
@@ -142,9 +146,9 @@ impl DynamoStore {
         // A media-only message has no preview: remove the previous message's.
         update = match preview {
             Some(preview) => update
-                .update_expression(format!("{set}, #preview = :preview"))
+                .update_expression(format!("{set}, #preview = :preview REMOVE {unrecall}"))
                 .expression_attribute_values(":preview", s(preview)),
-            None => update.update_expression(format!("{set} REMOVE #preview")),
+            None => update.update_expression(format!("{set} REMOVE #preview, {unrecall}")),
         };
         update = match last {
             Some(last) => update

@@ -20,6 +20,8 @@ pub(crate) const LAST_MESSAGE_AT: &str = "last_message_at";
 pub(crate) const LAST_SENDER_ID: &str = "last_sender_id";
 /// Head attribute: the start of the last message's body; absent for media-only messages.
 pub(crate) const LAST_PREVIEW: &str = "last_preview";
+/// Head attribute: the last message was recalled.
+pub(crate) const LAST_RECALLED: &str = "last_recalled";
 
 /// One message, keyed `(conversation_id, seq)`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -105,6 +107,9 @@ pub(crate) struct HeadItem {
     /// A group's name (groups.rs writes it).
     #[serde(default)]
     name: Option<String>,
+    /// Set by a recall of the last message, removed by the next append.
+    #[serde(default)]
+    last_recalled: bool,
 }
 
 impl From<HeadItem> for ConversationHead {
@@ -116,6 +121,7 @@ impl From<HeadItem> for ConversationHead {
             last_sender_id: item.last_sender_id,
             last_preview: item.last_preview,
             name: item.name,
+            last_recalled: item.last_recalled,
         }
     }
 }
