@@ -654,6 +654,26 @@ pub async fn group_ticks_reach_only_the_senders_and_move_with_the_lowest_mark(se
     for device in [&mut alice, &mut bob, &mut carol] {
         device.expect_silence().await;
     }
+    // dave, added after it (his marks start past it), never saw message 2: he is not among
+    // those who have it.
+    let (status, added) = http
+        .post(
+            &format!("/v1/conversations/{group}/members"),
+            &json!({ "user_ids": ["dave"] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{added}");
+    let (_, who) = http.get(&info).await;
+    let everyone: Vec<&Value> = who["read"]
+        .as_array()
+        .into_iter()
+        .chain(who["delivered"].as_array())
+        .flatten()
+        .collect();
+    assert!(
+        everyone.iter().all(|w| w["user_id"] != "dave") && everyone.len() == 2,
+        "{who}"
+    );
 }
 
 pub async fn recall_leaves_a_tombstone_and_delete_for_me_hides_only_mine(server: &TestServer) {

@@ -30,6 +30,8 @@ async fn typing_reaches_the_others_once_per_interval_and_stops() {
     typing(&mut alice, dm, "start").await;
     typing(&mut alice, dm, "stop").await;
     assert_eq!(bob.expect("typing").await["state"], "stop");
+    // A start again, still within 2 s of the last forwarded one: dropped, stop or not between.
+    typing(&mut alice, dm, "start").await;
     bob.expect_silence().await;
     alice_laptop.expect_silence().await;
     alice.assert_alive().await;

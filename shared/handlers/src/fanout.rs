@@ -10,7 +10,7 @@
 //! retried inside the pusher with backoff; they are never dropped nor doubled by this code. The
 //! frames of one fan-out reach each connection one after another, in order.
 
-use chat_domain::{ChatError, ConnectionId, ConversationId, DeviceId, Millis, UserId};
+use chat_domain::{ChatError, ConnectionId, ConversationId, DeviceId, Millis, Seq, UserId};
 use chat_ports::{Connection, ConnectionPusher, ConnectionStore, MembershipStore, PostOutcome};
 use futures_util::StreamExt;
 
@@ -102,11 +102,14 @@ pub(crate) struct Fanout<'a> {
 
 impl Fanout<'_> {
     /// `frames`, in order, to every online device of every current member of `conversation`
-    /// (both users of a direct one), and of `also` (e.g. whom a system message just removed),
-    /// but `skip`. Fails only when the members cannot be read (worth a retry).
+    /// (both users of a direct one) who may see the message at `about` (a member added after
+    /// it may not: the fan-out can run after the addition), and of `also` (e.g. whom a system
+    /// message just removed), but `skip`. Fails only when the members cannot be read (worth a
+    /// retry).
     pub(crate) async fn to_conversation(
         &self,
         conversation: &ConversationId,
+        about: Option<Seq>,
         also: &[UserId],
         frames: &[String],
         skip: Skip<'_>,
@@ -125,6 +128,7 @@ impl Fanout<'_> {
                 .await?;
             let users: Vec<UserId> = page
                 .iter()
+                .filter(|m| about.is_none_or(|seq| m.joined_seq <= seq.get()))
                 .map(|m| m.user_id.clone())
                 .filter(|user| !also.contains(user))
                 .collect();

@@ -63,11 +63,13 @@ impl MarkNews<'_> {
                 .await;
             return Ok(());
         };
-        let mut audience = self
+        let senders = self
             .messages
             .senders(conversation, from, Seq::new(to)?, SENDERS_LOOKED_AT)
             .await?;
-        audience.retain(|sender| sender != user);
+        let mut audience = self
+            .still_members(conversation, senders.into_iter().filter(|s| s != user))
+            .await?;
         audience.push(user.clone());
         self.fanout
             .to_users(&audience, &[receipt.to_json()], skip)
@@ -122,6 +124,7 @@ impl MarkNews<'_> {
             .messages
             .senders(conversation, from, Seq::new(to)?, SENDERS_LOOKED_AT)
             .await?;
+        let senders = self.still_members(conversation, senders).await?;
         let summary = ServerEvent::ReceiptSummary {
             conversation_id: conversation.clone(),
             delivered_all_seq: ticks.0,
@@ -136,6 +139,29 @@ impl MarkNews<'_> {
             .to_users(&senders, &[summary.to_json()], skip)
             .await;
         Ok(())
+    }
+
+    /// Of `users`, those still members: a sender removed since hears nothing more of the
+    /// group. One membership read each, all at once (at most [`SENDERS_LOOKED_AT`]; a receipt
+    /// usually covers the messages of one or two).
+    async fn still_members(
+        &self,
+        conversation: &ConversationId,
+        users: impl IntoIterator<Item = UserId>,
+    ) -> Result<Vec<UserId>, ChatError> {
+        let users: Vec<UserId> = users.into_iter().collect();
+        let found = futures_util::future::try_join_all(
+            users
+                .iter()
+                .map(|user| self.memberships.membership(conversation, user)),
+        )
+        .await?;
+        Ok(users
+            .into_iter()
+            .zip(found)
+            .filter(|(_, m)| m.as_ref().is_some_and(|m| m.left_seq.is_none()))
+            .map(|(user, _)| user)
+            .collect())
     }
 
     /// The lowest `kind` mark among the group's current members, counting `user`'s as `mine`

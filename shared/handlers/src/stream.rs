@@ -127,7 +127,13 @@ impl StreamHandler {
             (Vec::new(), vec![event.to_json()], Skip::Nobody)
         };
         let tally = fanout
-            .to_conversation(&message.conversation_id, &also, &frames, skip)
+            .to_conversation(
+                &message.conversation_id,
+                Some(message.seq),
+                &also,
+                &frames,
+                skip,
+            )
             .await?;
         tracing::info!(conversation = %message.conversation_id, seq = %message.seq,
             delivered = tally.delivered, gone = tally.gone, failed = tally.failed,

@@ -106,6 +106,9 @@ pub struct Recipient {
     pub user_id: UserId,
     pub delivered_seq: u64,
     pub read_seq: u64,
+    /// The first seq the member sees: one added after the message has marks above it without
+    /// ever having seen it.
+    pub joined_seq: u64,
 }
 
 /// Where a page of [`MembershipStore::delivered_to`] stopped: its last recipient's delivered

@@ -96,9 +96,9 @@ pub trait MessageStore: Send + Sync {
         recall: Recall,
     ) -> PortResult<Option<StoredMessage>>;
 
-    /// Who sent the messages with a seq in `after + 1 ..= up_to` (system messages left out):
-    /// each sender once, from the newest `limit` messages of that range. A receipt that covers
-    /// those messages is news to them.
+    /// Who sent the newest `limit` messages with a seq in `after + 1 ..= up_to`, each sender
+    /// once, newest first; system messages count towards `limit` but their senders are left
+    /// out. A receipt that covers those messages is news to them.
     async fn senders(
         &self,
         conversation: &ConversationId,

@@ -214,6 +214,7 @@ impl MembershipStore for SqliteStore {
                         user_id: m.user_id,
                         delivered_seq: m.delivered_seq,
                         read_seq: m.read_seq,
+                        joined_seq: m.joined_seq,
                     })
                     .collect())
             })

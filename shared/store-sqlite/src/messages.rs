@@ -89,22 +89,27 @@ impl MessageStore for SqliteStore {
         let (after, up_to) = (int_saturating(after), int(up_to.get())?);
         self.readers
             .run(move |conn| {
-                let rows: Vec<String> = conn
+                // The limit before the system messages are dropped, as on DynamoDB (a `Limit`
+                // counts the rows read, not those kept).
+                let rows: Vec<(String, bool)> = conn
                     .prepare_cached(
-                        "SELECT sender_id FROM messages
+                        "SELECT sender_id, system IS NOT NULL FROM messages
                          WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?3
-                           AND system IS NULL
                          ORDER BY seq DESC LIMIT ?4",
                     )
                     .and_then(|mut stmt| {
                         stmt.query_map(params![conversation, after, up_to, limit], |row| {
-                            row.get(0)
+                            Ok((row.get(0)?, row.get(1)?))
                         })?
                         .collect()
                     })
                     .map_err(db("senders"))?;
                 let mut senders: Vec<UserId> = Vec::new();
-                for raw in rows {
+                for raw in rows
+                    .into_iter()
+                    .filter(|(_, system)| !system)
+                    .map(|(raw, _)| raw)
+                {
                     let sender = UserId::parse(&raw)
                         .map_err(|e| ChatError::internal("corrupt value in column sender_id", e))?;
                     if !senders.contains(&sender) {
@@ -235,7 +240,7 @@ fn recall_message(
     }
     let tombstone = json_text("recalled", Some(recall))?;
     conn.prepare_cached(
-        "UPDATE messages SET body = NULL, media = NULL, recalled = ?3
+        "UPDATE messages SET body = NULL, media = NULL, reply_to = NULL, recalled = ?3
          WHERE conversation_id = ?1 AND seq = ?2",
     )
     .and_then(|mut stmt| stmt.execute(params![conversation, seq_value, tombstone]))
@@ -248,6 +253,7 @@ fn recall_message(
     .map_err(db("recall: the head's preview"))?;
     message.body = None;
     message.media = None;
+    message.reply_to = None;
     message.recalled = Some(recall.clone());
     Ok(Some((message, true)))
 }

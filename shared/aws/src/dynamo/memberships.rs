@@ -42,6 +42,8 @@ pub(crate) const BY_DELIVERED: &str = "by-delivered";
 pub(crate) const BY_READ: &str = "by-read";
 /// The sort keys of the tick indexes: present only for a current member of a group.
 pub(crate) const TICK_DELIVERED: &str = "tick_delivered";
+/// Projected into `by-delivered`: who joined after a message has not seen it.
+pub(crate) const JOINED_SEQ: &str = "joined_seq";
 pub(crate) const TICK_READ: &str = "tick_read";
 /// Set once a member was removed or left.
 pub(crate) const LEFT_SEQ: &str = "left_seq";
@@ -135,6 +137,8 @@ struct TickEntry {
     tick_delivered: Option<u64>,
     #[serde(default)]
     tick_read: Option<u64>,
+    #[serde(default)]
+    joined_seq: u64,
 }
 
 pub(crate) fn key(conversation: &ConversationId, user: &UserId) -> Item {
@@ -529,6 +533,7 @@ impl MembershipStore for DynamoStore {
                     user_id: entry.user_id,
                     delivered_seq: entry.tick_delivered?,
                     read_seq: entry.tick_read.unwrap_or(0),
+                    joined_seq: entry.joined_seq,
                 })
             })
             .collect())

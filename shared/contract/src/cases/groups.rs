@@ -450,6 +450,7 @@ pub async fn the_tick_queries_see_current_group_members_by_mark(s: Stores) {
         user_id: u.clone(),
         delivered_seq,
         read_seq,
+        joined_seq: 0,
     };
     let four = Seq::new(4).expect("seq");
     let first = s

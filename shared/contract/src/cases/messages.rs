@@ -328,6 +328,8 @@ pub async fn senders_are_who_sent_a_range_newest_first_without_system_messages(s
     assert_eq!(senders(1, 3, 10).await, ["senders-a", "senders-b"]);
     // The newest two of 1..=5 are seqs 5 and 4: bob and carol.
     assert_eq!(senders(0, 5, 2).await, ["senders-b", "senders-c"]);
+    // The newest two of 1..=6 are seqs 6 (system, left out) and 5: bob alone.
+    assert_eq!(senders(0, 6, 2).await, ["senders-b"]);
     assert!(senders(5, 6, 10).await.is_empty());
     assert!(senders(6, 6, 10).await.is_empty());
 }
@@ -344,6 +346,7 @@ pub async fn recall_leaves_a_tombstone_at_the_seq_and_erases_the_preview(s: Stor
         content_type: "image/jpeg".into(),
         size: 10,
     });
+    media.reply_to = Some(Seq::new(1).expect("seq"));
     append_new(&s, media).await;
     let recall = Recall {
         by: bob.clone(),
@@ -356,7 +359,11 @@ pub async fn recall_leaves_a_tombstone_at_the_seq_and_erases_the_preview(s: Stor
         .await
         .expect("recall")
         .expect("the message");
-    assert_eq!((tombstone.body, tombstone.media), (None, None));
+    assert_eq!(
+        (tombstone.body, tombstone.media, tombstone.reply_to),
+        (None, None, None),
+        "a tombstone keeps nothing of what was said"
+    );
     assert_eq!(tombstone.recalled, Some(recall.clone()));
     assert_eq!(tombstone.sender_id, alice, "who sent it stays");
     // History shows the tombstone at its seq; the head's preview is gone.
@@ -373,6 +380,7 @@ pub async fn recall_leaves_a_tombstone_at_the_seq_and_erases_the_preview(s: Stor
         .expect("history");
     assert_eq!(seqs(&page.messages), [1, 2]);
     assert_eq!(page.messages[1].recalled, Some(recall.clone()));
+    assert_eq!(page.messages[1].reply_to, None);
     assert_eq!(
         page.messages[0].body.as_ref().map(|b| b.as_str()),
         Some("keep me")

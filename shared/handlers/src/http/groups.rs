@@ -171,30 +171,31 @@ pub(super) async fn patch(
             "give `name` and/or `settings` to change",
         ));
     }
-    if let Some(raw) = body.name.as_deref() {
-        let name = GroupName::parse(raw)?;
-        if group.settings.only_admins_edit_info && !me.role.is_admin() {
-            return Err(ChatError::Forbidden(
-                "only admins may change this group's name".into(),
-            ));
-        }
-        if name != group.name {
-            let event = SystemEvent {
-                name: Some(name.to_string()),
-                ..SystemEvent::of(SystemKind::Renamed)
-            };
-            apply(api, &conversation, user, event, |change| {
-                change.name = Some(name)
-            })
-            .await?;
-        }
+    // Every check before any change: a request is refused whole or applied whole.
+    let name = body.name.as_deref().map(GroupName::parse).transpose()?;
+    if name.is_some() && group.settings.only_admins_edit_info && !me.role.is_admin() {
+        return Err(ChatError::Forbidden(
+            "only admins may change this group's name".into(),
+        ));
+    }
+    if body.settings.is_some() && !me.role.is_admin() {
+        return Err(ChatError::Forbidden(
+            "only admins may change a group's settings".into(),
+        ));
+    }
+    if let Some(name) = name
+        && name != group.name
+    {
+        let event = SystemEvent {
+            name: Some(name.to_string()),
+            ..SystemEvent::of(SystemKind::Renamed)
+        };
+        apply(api, &conversation, user, event, |change| {
+            change.name = Some(name)
+        })
+        .await?;
     }
     if let Some(patch) = body.settings {
-        if !me.role.is_admin() {
-            return Err(ChatError::Forbidden(
-                "only admins may change a group's settings".into(),
-            ));
-        }
         let settings = patch.apply(group.settings);
         if settings != group.settings {
             let event = SystemEvent {

@@ -90,9 +90,10 @@ pub(super) async fn receipts(
         }
     };
     let (mut delivered, mut read) = (Vec::new(), Vec::new());
+    // Members added after the message have marks above it without having seen it.
     for recipient in recipients
         .into_iter()
-        .filter(|r| r.user_id != message.sender_id)
+        .filter(|r| r.user_id != message.sender_id && r.joined_seq <= seq.get())
     {
         let who = Who {
             user_id: recipient.user_id,
@@ -127,6 +128,7 @@ async fn direct_recipients(
                 user_id: m.user_id,
                 delivered_seq: m.delivered_seq,
                 read_seq: m.read_seq,
+                joined_seq: m.joined_seq,
             });
         }
     }

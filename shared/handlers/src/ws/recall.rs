@@ -102,7 +102,13 @@ impl RecallHandler {
                 now,
             };
             fanout
-                .to_conversation(conversation, &[], &[event.to_json()], Skip::Nobody)
+                .to_conversation(
+                    conversation,
+                    Some(command.seq),
+                    &[],
+                    &[event.to_json()],
+                    Skip::Nobody,
+                )
                 .await?;
         }
         Ok(())

@@ -67,7 +67,7 @@ impl SendHandler {
     async fn send(&self, caller: &Caller, frame: SendFrame) -> Result<ServerEvent, ChatError> {
         let command = frame.parse(&caller.user_id)?;
         self.activity
-            .seen(&*self.users, &caller.user_id, self.clock.now())
+            .seen(&*self.users, caller, self.clock.now())
             .await;
         let access = current_member(
             &*self.memberships,
@@ -222,6 +222,7 @@ impl SendHandler {
             .fanout()
             .to_conversation(
                 &message.conversation_id,
+                Some(message.seq),
                 &[],
                 &[frame],
                 Skip::Connection(&caller.connection_id),

@@ -41,7 +41,9 @@ pub struct TypingHandler {
     pub throttle: Arc<TypingThrottle>,
 }
 
-/// The last `typing` forwarded per user and conversation, and when.
+/// Per user and conversation: the last `typing` state forwarded, and when the last `start`
+/// was. A start goes out at most once per [`TYPING_INTERVAL_MS`], whatever came between (so
+/// start, stop, start, stop… is not a way around it); a stop only after a forwarded start.
 #[derive(Default)]
 pub struct TypingThrottle {
     last: Mutex<HashMap<(UserId, ConversationId), (TypingState, Millis)>>,
@@ -61,18 +63,23 @@ impl TypingThrottle {
             last.clear();
         }
         let key = (user.clone(), conversation.clone());
-        let through = match (last.get(&key), state) {
-            (Some((TypingState::Start, at)), TypingState::Start) => {
-                at.plus_ms(TYPING_INTERVAL_MS) <= now
+        let previous = last.get(&key).copied();
+        match (previous, state) {
+            (Some((_, started)), TypingState::Start)
+                if started.plus_ms(TYPING_INTERVAL_MS) > now =>
+            {
+                false
             }
-            (None | Some((TypingState::Stop, _)), TypingState::Start) => true,
-            (Some((TypingState::Start, _)), TypingState::Stop) => true,
+            (_, TypingState::Start) => {
+                last.insert(key, (TypingState::Start, now));
+                true
+            }
+            (Some((TypingState::Start, started)), TypingState::Stop) => {
+                last.insert(key, (TypingState::Stop, started));
+                true
+            }
             (None | Some((TypingState::Stop, _)), TypingState::Stop) => false,
-        };
-        if through {
-            last.insert(key, (state, now));
         }
-        through
     }
 }
 
@@ -134,6 +141,7 @@ impl TypingHandler {
         fanout
             .to_conversation(
                 conversation,
+                None,
                 &[],
                 &[event.to_json()],
                 Skip::User(&caller.user_id),
@@ -148,7 +156,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn starts_are_coalesced_and_a_stop_follows_only_a_start() {
+    fn one_start_per_two_seconds_whatever_comes_between_and_a_stop_only_after_a_start() {
         let throttle = TypingThrottle::default();
         let (alice, chat) = (
             UserId::parse("alice").expect("user"),
@@ -165,8 +173,13 @@ mod tests {
         assert!(through(TypingState::Stop, 2_100));
         assert!(!through(TypingState::Stop, 2_200));
         assert!(
-            through(TypingState::Start, 2_300),
-            "a new start after a stop"
+            !through(TypingState::Start, 2_300),
+            "start, stop, start within 2 s: the second start waits"
+        );
+        assert!(!through(TypingState::Stop, 2_400), "nothing to stop");
+        assert!(
+            through(TypingState::Start, 4_000),
+            "2 s after the last start"
         );
     }
 }

@@ -27,7 +27,7 @@ impl DynamoStore {
             .update_item()
             .table_name(&self.tables.messages)
             .set_key(Some(keys::message(conversation, seq)))
-            .update_expression("SET #recalled = :recalled REMOVE #body, #media")
+            .update_expression("SET #recalled = :recalled REMOVE #body, #media, #reply")
             .condition_expression(
                 "attribute_exists(#seq) AND attribute_not_exists(#recalled) \
                  AND attribute_not_exists(#system)",
@@ -35,6 +35,7 @@ impl DynamoStore {
             .expression_attribute_names("#recalled", "recalled")
             .expression_attribute_names("#body", "body")
             .expression_attribute_names("#media", "media")
+            .expression_attribute_names("#reply", "reply_to")
             .expression_attribute_names("#seq", keys::MESSAGE_RANGE)
             .expression_attribute_names("#system", "system")
             .expression_attribute_values(":recalled", to_value("recall", &recall)?)
