@@ -1,13 +1,13 @@
-//! `chat-bench fanout`: one group message to N online members on `chat-local` (embedded store,
-//! its real binary as a child process), timed from the sender's `ack` and from its `send` to
-//! the moment the last member's device has it. Beside it, in the same run and with the same
+//! `chat-bench fanout`: one group message in a group of N members, all online, on `chat-local`
+//! (embedded store, its real binary as a child process), timed from the sender's `ack` and
+//! from its `send` to the moment the last other member's device has it. Beside it, in the same run and with the same
 //! clients, the naive baseline: the same server finding each page's online devices with one
 //! connection query per member (`--naive-fanout-lookups`) instead of one request per page of
 //! 100 (`connections_of_users`). On the embedded store both are SQLite reads on one machine;
 //! on DynamoDB the same difference is 1 `BatchGetItem` against 100 `Query`s a page
 //! (`docs/performance.md`, Fan-out).
 //!
-//! Every member must receive every message exactly once, or the run fails; figures are
+//! Every other member must receive every message exactly once, or the run fails; figures are
 //! printed, never asserted.
 
 use std::collections::HashMap;
@@ -26,12 +26,16 @@ use crate::load::server::ChildServer;
 use crate::report::{self, Machine, Table};
 use crate::ws::{Socket, connect};
 
+/// chat-local's default member cap (`--max-group-members`).
+const MAX_MEMBERS: u32 = 10_000;
+
 /// How long the last member may take to get a message before the run gives up.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct FanoutArgs {
-    /// Group sizes to measure: online members besides the sender (each one device).
+    /// Group sizes to measure: members, the sender among them, every one online with one
+    /// device (at most 10,000, the default member cap).
     #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
     members: Vec<u32>,
 
@@ -121,15 +125,15 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
     } else {
         (args.members.clone(), args.messages)
     };
-    if sizes.iter().any(|n| *n == 0 || *n > 20_000) || messages == 0 {
-        bail!("--members takes sizes from 1 to 20,000 and --messages at least 1");
+    if sizes.iter().any(|n| *n < 2 || *n > MAX_MEMBERS) || messages == 0 {
+        bail!("--members takes sizes from 2 to {MAX_MEMBERS} and --messages at least 1");
     }
     let largest = u64::from(*sizes.iter().max().unwrap_or(&1));
     let limit = crate::rlimit::raise_open_files(largest + 256, 2 * largest + 256)?;
     let machine = Machine::read();
     let started_at = report::now();
     println!(
-        "chat-bench fanout: a group message to N online members, {messages} messages per size"
+        "chat-bench fanout: a group message in a group of N members, all online, {messages} messages per size"
     );
     println!("machine: {machine}; open-file limit {limit}; {started_at}");
     let table = Table::new(&[
@@ -179,13 +183,15 @@ pub async fn run(args: FanoutArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One server, `members` online members and the owner; `messages` timed messages.
+/// One server, a group of `members` online members (the owner, who sends, and the others
+/// it reaches); `messages` timed messages.
 async fn measure(
     args: &FanoutArgs,
     design: Design,
     members: u32,
     messages: u32,
 ) -> anyhow::Result<Figures> {
+    let receivers = members - 1;
     let dir = tempfile::Builder::new()
         .prefix("chat-bench-fanout-")
         .tempdir()
@@ -198,23 +204,23 @@ async fn measure(
     .await?;
     let http = reqwest::Client::new();
     let endpoint = server.endpoint.clone();
-    // Member n is user `u{n}`; the owner is one past the last.
-    let sockets: Vec<Socket> = futures_util::stream::iter(0..members)
+    // Receiver n is user `u{n}`; the owner is one past the last.
+    let sockets: Vec<Socket> = futures_util::stream::iter(0..receivers)
         .map(|n| connect(&http, &endpoint.http, &endpoint.ws, n))
         .buffered(64)
         .collect::<Vec<_>>()
         .await
         .into_iter()
         .collect::<anyhow::Result<_>>()?;
-    let mut owner = connect(&http, &endpoint.http, &endpoint.ws, members).await?;
+    let mut owner = connect(&http, &endpoint.http, &endpoint.ws, receivers).await?;
     let arrivals = Arc::new(Mutex::new(Arrivals::default()));
     let readers: Vec<_> = sockets
         .into_iter()
         .map(|socket| tokio::spawn(read_messages(socket, arrivals.clone())))
         .collect();
 
-    let group = create_group(&http, &endpoint.http, members).await?;
-    wait_for(&arrivals, 1, members).await?;
+    let group = create_group(&http, &endpoint.http, receivers).await?;
+    wait_for(&arrivals, 1, receivers).await?;
     let mut figures = Figures {
         members,
         design,
@@ -227,20 +233,20 @@ async fn measure(
         let sent = Instant::now();
         owner.send(Message::text(frame.to_string())).await?;
         let acked = wait_for_ack(&mut owner).await?;
-        let last = wait_for(&arrivals, seq, members).await?;
+        let last = wait_for(&arrivals, seq, receivers).await?;
         let ms = |from: Instant| last.saturating_duration_since(from).as_secs_f64() * 1000.0;
         figures.ack_to_last_ms.push(ms(acked));
         figures.send_to_last_ms.push(ms(sent));
     }
-    // One device per member: any count past the members is a duplicate (a late one would
-    // have arrived by now: delivery took milliseconds).
+    // One device per receiver: any count past them is a duplicate (a late one would have
+    // arrived by now: delivery took milliseconds).
     tokio::time::sleep(Duration::from_millis(200)).await;
     let doubled: Vec<(u64, u32)> = arrivals
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .by_seq
         .iter()
-        .filter(|(_, (count, _))| *count != members)
+        .filter(|(_, (count, _))| *count != receivers)
         .map(|(seq, (count, _))| (*seq, *count))
         .collect();
     for reader in readers {
@@ -249,17 +255,21 @@ async fn measure(
     server.stop().await;
     if !doubled.is_empty() {
         bail!(
-            "messages reached the {members} members other than once each (seq, count): {doubled:?}"
+            "messages reached the {receivers} receivers other than once each (seq, count): {doubled:?}"
         );
     }
     Ok(figures)
 }
 
-/// The owner `u{members}` makes a group of every member.
-async fn create_group(http: &reqwest::Client, base: &str, members: u32) -> anyhow::Result<String> {
-    let owner = crate::ws::user(members);
+/// The owner `u{receivers}` makes a group of itself and `u0` … `u{receivers - 1}`.
+async fn create_group(
+    http: &reqwest::Client,
+    base: &str,
+    receivers: u32,
+) -> anyhow::Result<String> {
+    let owner = crate::ws::user(receivers);
     let token = crate::ws::dev_token(http, base, &owner).await?;
-    let ids: Vec<String> = (0..members).map(crate::ws::user).collect();
+    let ids: Vec<String> = (0..receivers).map(crate::ws::user).collect();
     let created: Value = http
         .post(format!("{base}/v1/conversations"))
         .bearer_auth(token)
@@ -293,20 +303,20 @@ async fn read_messages(mut socket: Socket, arrivals: Arc<Mutex<Arrivals>>) {
     }
 }
 
-/// Waits until every member has `seq`; answers when the last one got it.
-async fn wait_for(arrivals: &Mutex<Arrivals>, seq: u64, members: u32) -> anyhow::Result<Instant> {
+/// Waits until every receiver has `seq`; answers when the last one got it.
+async fn wait_for(arrivals: &Mutex<Arrivals>, seq: u64, receivers: u32) -> anyhow::Result<Instant> {
     let deadline = Instant::now() + DELIVERY_TIMEOUT;
     loop {
         {
             let arrivals = arrivals.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(&(count, last)) = arrivals.by_seq.get(&seq)
-                && count >= members
+                && count >= receivers
             {
                 return Ok(last);
             }
         }
         if Instant::now() > deadline {
-            bail!("seq {seq} did not reach all {members} members within {DELIVERY_TIMEOUT:?}");
+            bail!("seq {seq} did not reach all {receivers} receivers within {DELIVERY_TIMEOUT:?}");
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }

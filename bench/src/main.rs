@@ -45,6 +45,13 @@ enum Scenario {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // The cost scenario hosts chat-local in this process: its logs, when asked for.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     match Cli::parse().scenario {
         Scenario::Load(args) => load::run(args).await,
         Scenario::Coldstart(args) => coldstart::run(args).await,

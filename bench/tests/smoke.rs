@@ -110,9 +110,10 @@ fn coldstart_smoke_measures_the_authorizer_and_the_reference() {
 }
 
 /// The cost scenario on moto (`MOTO_ENDPOINT`, started by ./scripts/test): every design carried
-/// its messages, the meter counted what each design is known to send, and the prices add up.
+/// its messages, 1:1 and in a group, the meter counted what each design is known to send, and
+/// the prices add up.
 #[test]
-fn cost_smoke_meters_ours_and_both_baselines() {
+fn cost_smoke_meters_ours_and_the_baselines_direct_and_in_a_group() {
     let endpoint = std::env::var("MOTO_ENDPOINT")
         .expect("MOTO_ENDPOINT is not set: run ./scripts/test, which starts moto");
     let figures = run_bench(["cost", "--smoke", "--aws-endpoint", &endpoint]);
@@ -133,6 +134,9 @@ fn cost_smoke_meters_ours_and_both_baselines() {
         "{ops}"
     );
     assert_eq!(steady["lambda"]["send"]["invocations"], 4, "{steady}");
+    // The sender's own mark, and last seen: every frame is its user's first of the minute
+    // (one message a minute each), so each rewrites it.
+    assert_eq!(ops["DynamoDB.UpdateItem"]["requests"], 8, "{ops}");
     // send in, ack out, message out: three API Gateway messages each.
     assert_eq!(steady["api_gateway_messages"], 12, "{steady}");
     let per = &ours["per_message"];
@@ -152,8 +156,62 @@ fn cost_smoke_meters_ours_and_both_baselines() {
     let inbox = &design("inbox fan-out")["phases"]["steady"]["aws"]["operations"];
     assert_eq!(inbox["DynamoDB.PutItem"]["requests"], 8, "{inbox}");
 
-    for run in runs {
-        let d = &run["per_message"]["dollars_per_million"];
+    // The group (smoke: 8 members, 4 online, 2 messages from u0 and u1, receipts from u2
+    // and u3). Ours: one append per message whatever the size, each posted to the 3 other
+    // online devices; a receipt is one mark write (and the reader's last seen), posted to
+    // the 2 senders.
+    let groups = figures["groups"].as_array().expect("groups");
+    let group = |name: &str| {
+        groups
+            .iter()
+            .find(|g| g["design"] == name)
+            .unwrap_or_else(|| panic!("no {name} group in {figures}"))
+    };
+    let ours = &group("ours")["phases"];
+    let message = &ours["message"]["aws"]["operations"];
+    assert_eq!(ours["message"]["messages"], 2, "{ours}");
+    assert_eq!(
+        message["DynamoDB.TransactWriteItems"]["requests"], 2,
+        "{message}"
+    );
+    assert_eq!(
+        message["ApiGatewayManagementApi.PostToConnection"]["requests"], 6,
+        "{message}"
+    );
+    let receipt = &ours["receipt"]["aws"]["operations"];
+    assert_eq!(ours["receipt"]["messages"], 2, "{ours}");
+    assert_eq!(receipt["DynamoDB.UpdateItem"]["requests"], 4, "{receipt}");
+    assert!(
+        receipt["DynamoDB.TransactWriteItems"].is_null(),
+        "{receipt}"
+    );
+    assert_eq!(
+        receipt["ApiGatewayManagementApi.PostToConnection"]["requests"], 4,
+        "{receipt}"
+    );
+    // Inbox: 8 copies of each message (one BatchWriteItem), 8 connection queries and the
+    // member page; a receipt covering 3 messages marks 3 copies and 3 counters.
+    let inbox = &group("inbox fan-out")["phases"];
+    let message = &inbox["message"]["aws"]["operations"];
+    assert_eq!(
+        message["DynamoDB.BatchWriteItem"]["requests"], 2,
+        "{message}"
+    );
+    assert_eq!(message["DynamoDB.Query"]["requests"], 18, "{message}");
+    assert!(
+        message["DynamoDB.BatchWriteItem"]["write_units"].as_f64() >= Some(16.0),
+        "{message}"
+    );
+    let receipt = &inbox["receipt"]["aws"]["operations"];
+    assert_eq!(receipt["DynamoDB.UpdateItem"]["requests"], 12, "{receipt}");
+
+    let priced = runs.iter().map(|r| &r["per_message"]).chain(
+        groups
+            .iter()
+            .flat_map(|g| [&g["per_creation"], &g["per_message"], &g["per_receipt"]]),
+    );
+    for per in priced {
+        let d = &per["dollars_per_million"];
         let parts: f64 = [
             "dynamodb",
             "api_gateway_messages",

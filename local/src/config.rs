@@ -76,6 +76,10 @@ pub struct Config {
     #[arg(long, env = "CHAT_PRESENCE_GRACE", default_value = "5s", value_parser = humantime::parse_duration)]
     pub presence_grace: Duration,
 
+    /// How often activity (a frame) rewrites a connected user's last seen, at most, per process.
+    #[arg(long, env = "CHAT_ACTIVITY_WRITE_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub activity_write_interval: Duration,
+
     /// Fault injection (tests, benchmarks): answer every Nth `@connections` POST with
     /// `429 LimitExceededException`, as API Gateway does past the account's quota. 0: never.
     #[arg(
@@ -121,6 +125,9 @@ impl Config {
                 u64::try_from(ChatSettings::default().recall_window_ms).unwrap_or(0),
             ),
             presence_grace: Duration::from_secs(5),
+            activity_write_interval: Duration::from_millis(
+                u64::try_from(ChatSettings::default().activity_write_interval_ms).unwrap_or(0),
+            ),
             fault_throttle_every: 0,
             naive_fanout_lookups: false,
         }
@@ -129,7 +136,6 @@ impl Config {
     /// The chat's limits and windows, as the handlers take them.
     pub fn settings(&self) -> ChatSettings {
         let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        let defaults = ChatSettings::default();
         ChatSettings {
             max_group_members: self.max_group_members,
             typing_max_members: self.typing_max_members,
@@ -137,8 +143,8 @@ impl Config {
             presence_grace_ms: ms(self.presence_grace),
             // A connection idle past the gateway's timeout is closed, so activity older than
             // that and one write interval means every connection of the user is gone.
-            online_window_ms: ms(self.idle_timeout) + defaults.activity_write_interval_ms,
-            ..defaults
+            online_window_ms: ms(self.idle_timeout) + ms(self.activity_write_interval),
+            activity_write_interval_ms: ms(self.activity_write_interval),
         }
     }
 }

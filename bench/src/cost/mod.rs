@@ -1,8 +1,9 @@
-//! `chat-bench cost`: what a 1:1 message costs on AWS, ours next to two baselines run in the
-//! same invocation on the same emulator with the same users and messages.
+//! `chat-bench cost`: what a 1:1 message, a group message and a group receipt cost on AWS,
+//! ours next to baselines run in the same invocation on the same emulator with the same users
+//! and messages.
 //!
-//! Ours runs through `chat-local --backend aws` (`ours.rs`); the baselines are real code
-//! (`baselines.rs`). Every AWS request is counted by one SDK interceptor
+//! Ours runs through `chat-local --backend aws` (`ours.rs` 1:1, `group.rs` a group, both on
+//! `harness.rs`); the baselines are real code (`baselines/`). Every AWS request is counted by one SDK interceptor
 //! (`chat_aws::metering`), DynamoDB units are computed from the real item sizes by AWS's rules
 //! (never from moto's hard-coded `ConsumedCapacity`), API Gateway messages are counted in
 //! 32 KB units, Lambda invocations are timed where they run and billed per started
@@ -12,6 +13,8 @@
 //! of a connection is printed apart. See `docs/performance.md`.
 
 mod baselines;
+mod group;
+mod harness;
 mod ours;
 mod pricing;
 
@@ -22,6 +25,7 @@ use serde::Serialize;
 
 use crate::report::{self, Machine, Table};
 use baselines::{Design, Sink};
+use group::{GroupPhases, GroupShape};
 use pricing::{Measured, PerMessage, Prices};
 
 /// Every message's body: a typical short chat line (91 bytes).
@@ -48,6 +52,24 @@ pub struct CostArgs {
     /// connection-minutes each message carries (1 / this), the same for every design.
     #[arg(long, default_value_t = 1.0)]
     messages_per_user_minute: f64,
+
+    /// Which scenarios to run: `direct` (1:1, at each --users) and `group` (one group message
+    /// and one receipt).
+    #[arg(long, value_delimiter = ',', default_value = "direct,group")]
+    scenarios: Vec<Scenario>,
+
+    /// The group's members (its creator among them).
+    #[arg(long, default_value_t = 1000)]
+    group_members: u32,
+
+    /// Of them, how many are online (one device each); the rest are offline.
+    #[arg(long, default_value_t = 50)]
+    group_online: u32,
+
+    /// Group messages measured (up to 5 online members send them in turn); each other online
+    /// member then sends one `read` receipt covering all of them.
+    #[arg(long, default_value_t = 10)]
+    group_messages: u32,
 
     /// The AWS endpoint (moto). `./scripts/bench cost` starts one.
     #[arg(long, env = "MOTO_ENDPOINT")]
@@ -78,6 +100,70 @@ struct DesignReport {
     per_connection: PerMessage,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    Direct,
+    Group,
+}
+
+/// A design's group figures, each per one of its kind (group creation, message, receipt).
+#[derive(Serialize)]
+struct GroupReport {
+    design: &'static str,
+    shape: GroupShape,
+    phases: GroupPhases,
+    per_creation: PerMessage,
+    per_message: PerMessage,
+    per_receipt: PerMessage,
+}
+
+/// What a group's figures are per.
+#[derive(Debug, Clone, Copy)]
+enum GroupFigure {
+    Message,
+    Receipt,
+    Creation,
+}
+
+impl GroupFigure {
+    const ALL: [GroupFigure; 3] = [
+        GroupFigure::Message,
+        GroupFigure::Receipt,
+        GroupFigure::Creation,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            GroupFigure::Message => "group message",
+            GroupFigure::Receipt => "receipt",
+            GroupFigure::Creation => "group creation",
+        }
+    }
+}
+
+impl GroupReport {
+    fn of(&self, figure: GroupFigure) -> (&Measured, &PerMessage) {
+        match figure {
+            GroupFigure::Message => (&self.phases.message, &self.per_message),
+            GroupFigure::Receipt => (&self.phases.receipt, &self.per_receipt),
+            GroupFigure::Creation => (&self.phases.create, &self.per_creation),
+        }
+    }
+
+    /// Connection-minutes are left out here: they are the same for every design and priced
+    /// in the 1:1 table.
+    fn new(design: &'static str, shape: GroupShape, phases: GroupPhases) -> GroupReport {
+        GroupReport {
+            design,
+            shape,
+            per_creation: phases.create.per_message(0.0),
+            per_message: phases.message.per_message(0.0),
+            per_receipt: phases.receipt.per_message(0.0),
+            phases,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct CostReport {
     started: String,
@@ -86,6 +172,7 @@ struct CostReport {
     prices: &'static str,
     connection_minutes_per_message: f64,
     runs: Vec<DesignReport>,
+    groups: Vec<GroupReport>,
 }
 
 pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
@@ -93,6 +180,9 @@ pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
         args.users = vec![4];
         args.messages_per_user = 1;
         args.baseline_messages = 4;
+        args.group_members = 8;
+        args.group_online = 4;
+        args.group_messages = 2;
     }
     let Some(endpoint) = args.aws_endpoint.clone() else {
         bail!(
@@ -108,6 +198,12 @@ pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
     }
     if args.messages_per_user_minute.is_nan() || args.messages_per_user_minute <= 0.0 {
         bail!("cost: --messages-per-user-minute must be above 0");
+    }
+    if args.group_online < 2 || args.group_online > args.group_members || args.group_messages == 0 {
+        bail!(
+            "cost: --group-online must be from 2 (a sender and a reader) to --group-members, \
+             --group-messages at least 1"
+        );
     }
     if let Some(odd) = args.users.iter().find(|&&m| m < 2 || m % 2 == 1) {
         bail!("cost: --users {odd}: users talk in pairs, so M must be even and at least 2");
@@ -126,7 +222,12 @@ pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
         .await;
     let sink = Sink::start().await?;
     let mut runs = Vec::new();
-    for &users in &args.users {
+    let direct_users = if args.scenarios.contains(&Scenario::Direct) {
+        args.users.clone()
+    } else {
+        Vec::new()
+    };
+    for &users in &direct_users {
         let phases = ours::run(&endpoint, users, args.messages_per_user).await?;
         runs.push(report_of("ours", users, phases, connection_minutes));
         let messages = args
@@ -138,7 +239,28 @@ pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
         }
         print_users(users, &runs[runs.len() - 3..]);
     }
-    print_targets(&runs);
+    if !runs.is_empty() {
+        print_targets(&runs);
+    }
+    let mut groups = Vec::new();
+    if args.scenarios.contains(&Scenario::Group) {
+        let shape = GroupShape {
+            members: args.group_members,
+            online: args.group_online,
+            messages: args.group_messages,
+        };
+        groups.push(GroupReport::new(
+            "ours",
+            shape,
+            group::run(&endpoint, shape).await?,
+        ));
+        groups.push(GroupReport::new(
+            Design::Inbox.name(),
+            shape,
+            baselines::run_group(&sdk, &sink, shape).await?,
+        ));
+        print_groups(shape, &groups);
+    }
     if let Some(path) = &args.json {
         let report = CostReport {
             started: report::now(),
@@ -147,6 +269,7 @@ pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
             prices: Prices::DATE,
             connection_minutes_per_message: connection_minutes,
             runs,
+            groups,
         };
         report::write_json(path, &report)?;
         println!("\nfigures written to {}", path.display());
@@ -164,11 +287,11 @@ fn report_of(design: &'static str, users: u32, phases: Phases, minutes: f64) -> 
     }
 }
 
-fn print_users(users: u32, runs: &[DesignReport]) {
-    println!("M = {users} connected users");
-    let table = Table::new(&[
-        ("design", 18),
-        ("msgs", 5),
+/// The columns of every design table.
+fn design_table(first: &'static str, width: usize) -> Table {
+    Table::new(&[
+        (first, width),
+        ("count", 5),
         ("DDB req", 7),
         ("writes", 6),
         ("queries", 7),
@@ -180,53 +303,74 @@ fn print_users(users: u32, runs: &[DesignReport]) {
         ("$ DDB", 6),
         ("$ APIGW", 8),
         ("$ λ", 6),
-        ("$/M msgs", 9),
+        ("$/M", 9),
         ("÷ ours", 8),
-    ]);
-    println!("{}", table.header());
-    let ours = runs[0].per_message.dollars_per_million.total;
-    for run in runs {
-        let p = &run.per_message;
-        let d = &p.dollars_per_million;
-        println!(
-            "{}",
-            table.line(&[
-                run.design.to_string(),
-                report::int(run.phases.steady.messages as f64),
-                format!("{:.2}", p.dynamodb_requests),
-                format!("{:.2}", p.dynamodb_write_requests),
-                format!("{:.2}", p.dynamodb_queries),
-                format!("{:.2}", p.read_units),
-                format!("{:.2}", p.write_units),
-                format!("{:.2}", p.api_gateway_messages),
-                format!("{:.2}", p.lambda_invocations),
-                format!("{:.2}", p.lambda_gb_seconds * 1000.0),
-                format!("{:.2}", d.dynamodb),
-                format!(
-                    "{:.2}",
-                    d.api_gateway_messages + d.api_gateway_connection_minutes
-                ),
-                format!("{:.2}", d.lambda),
-                format!("{:.2}", d.total),
-                report::ratio(d.total / ours),
-            ])
-        );
-    }
-    let ours = &runs[0];
-    let per_op: Vec<String> = ours
-        .phases
-        .steady
+    ])
+}
+
+/// One design's line: `count` of what it carried, each figure per one of them.
+fn design_line(table: &Table, name: &str, count: u64, p: &PerMessage, ours_total: f64) -> String {
+    let d = &p.dollars_per_million;
+    table.line(&[
+        name.to_string(),
+        report::int(count as f64),
+        format!("{:.2}", p.dynamodb_requests),
+        format!("{:.2}", p.dynamodb_write_requests),
+        format!("{:.2}", p.dynamodb_queries),
+        format!("{:.2}", p.read_units),
+        format!("{:.2}", p.write_units),
+        format!("{:.2}", p.api_gateway_messages),
+        format!("{:.2}", p.lambda_invocations),
+        format!("{:.2}", p.lambda_gb_seconds * 1000.0),
+        format!("{:.2}", d.dynamodb),
+        format!(
+            "{:.2}",
+            d.api_gateway_messages + d.api_gateway_connection_minutes
+        ),
+        format!("{:.2}", d.lambda),
+        format!("{:.2}", d.total),
+        report::ratio(d.total / ours_total),
+    ])
+}
+
+/// `name r/n, …`: requests per counted item, by operation.
+fn requests_per(measured: &Measured) -> String {
+    let per_op: Vec<String> = measured
         .aws
         .operations
         .iter()
         .map(|(op, t)| {
             format!(
                 "{op} {:.2}",
-                t.requests as f64 / ours.phases.steady.messages.max(1) as f64
+                t.requests as f64 / measured.messages.max(1) as f64
             )
         })
         .collect();
-    println!("ours, requests per message: {}", per_op.join(", "));
+    per_op.join(", ")
+}
+
+fn print_users(users: u32, runs: &[DesignReport]) {
+    println!("M = {users} connected users, per 1:1 message");
+    let table = design_table("design", 18);
+    println!("{}", table.header());
+    let ours = runs[0].per_message.dollars_per_million.total;
+    for run in runs {
+        println!(
+            "{}",
+            design_line(
+                &table,
+                run.design,
+                run.phases.steady.messages,
+                &run.per_message,
+                ours
+            )
+        );
+    }
+    let ours = &runs[0];
+    println!(
+        "ours, requests per message: {}",
+        requests_per(&ours.phases.steady)
+    );
     let lambda: Vec<String> = ours
         .phases
         .steady
@@ -246,6 +390,41 @@ fn print_users(users: u32, runs: &[DesignReport]) {
         "ours, per connection ($connect): {:.2} DynamoDB requests, {:.2} WRU, {:.2} RRU, {:.2} invocations\n",
         c.dynamodb_requests, c.write_units, c.read_units, c.lambda_invocations
     );
+}
+
+fn print_groups(shape: GroupShape, groups: &[GroupReport]) {
+    println!(
+        "A group of {} members, {} online (one device each): {} messages from {} of them, then a read receipt from each of the other {}",
+        report::int(f64::from(shape.members)),
+        report::int(f64::from(shape.online)),
+        shape.messages,
+        shape.senders(),
+        shape.readers().len()
+    );
+    println!("(connection-minutes left out: the same for every design, priced in the 1:1 table)");
+    let table = design_table("design, per …", 29);
+    println!("{}", table.header());
+    for kind in GroupFigure::ALL {
+        let ours = groups[0].of(kind).1.dollars_per_million.total;
+        for group in groups {
+            let (measured, per) = group.of(kind);
+            let name = format!("{}, {}", group.design, kind.name());
+            println!(
+                "{}",
+                design_line(&table, &name, measured.messages, per, ours)
+            );
+        }
+    }
+    for (design, group) in [("ours", &groups[0]), ("inbox", &groups[1])] {
+        for kind in GroupFigure::ALL {
+            println!(
+                "{design}, requests per {}: {}",
+                kind.name(),
+                requests_per(group.of(kind).0)
+            );
+        }
+    }
+    println!();
 }
 
 /// The M the cost target is set at.

@@ -3,7 +3,7 @@
 //! connection, so no route needs a storage read to know its caller.
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use chat_domain::{ChatError, ConnectionId, DeviceId, UserId};
+use chat_domain::{ChatError, ConnectionId, DeviceId, Millis, UserId};
 use serde_json::Value;
 
 /// The authorizer context keys (see `authorizer.rs`, which writes them).
@@ -18,6 +18,9 @@ pub struct Caller {
     pub connection_id: ConnectionId,
     /// API Gateway's request id, for the logs.
     pub request_id: String,
+    /// When the connection opened (`connectedAt`), if the gateway said: `$connect` wrote the
+    /// user's last seen then, so activity needs no write for a while.
+    pub connected_at: Option<Millis>,
 }
 
 impl Caller {
@@ -48,6 +51,7 @@ impl Caller {
             device_id: device,
             connection_id: ConnectionId::parse(connection)?,
             request_id: ctx.request_id.clone().unwrap_or_default(),
+            connected_at: (ctx.connected_at > 0).then_some(Millis(ctx.connected_at)),
         })
     }
 }

@@ -25,7 +25,7 @@ use chat_ports::{
     PostOutcome, UserProfile, UserStore, WatchStore,
 };
 
-use crate::ChatSettings;
+use crate::{Caller, ChatSettings};
 
 /// What one user may see of another.
 fn allows(visibility: LastSeenVisibility, shares_a_conversation: bool) -> bool {
@@ -206,7 +206,7 @@ pub(crate) async fn announce(
 
 /// Last seen on activity, written at most once per user per interval by this process (a
 /// Lambda container, or chat-local): one store write a minute for a user pinging every few
-/// seconds on several devices.
+/// seconds on several devices. None in a connection's first interval: `$connect` wrote it.
 pub struct Activity {
     interval_ms: i64,
     written: Mutex<HashMap<UserId, Millis>>,
@@ -224,8 +224,16 @@ impl Activity {
         }
     }
 
-    /// Records that `user` was active at `now`, unless this process wrote it lately.
-    pub(crate) async fn seen(&self, users: &dyn UserStore, user: &UserId, now: Millis) {
+    /// Records that the caller was active at `now`, unless this process wrote it lately or
+    /// the caller's connection opened (and wrote it) lately.
+    pub(crate) async fn seen(&self, users: &dyn UserStore, caller: &Caller, now: Millis) {
+        if caller
+            .connected_at
+            .is_some_and(|at| at.plus_ms(self.interval_ms) > now)
+        {
+            return;
+        }
+        let user = &caller.user_id;
         let due = {
             let mut written = self
                 .written

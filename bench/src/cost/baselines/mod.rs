@@ -7,6 +7,9 @@
 //! - **inbox fan-out**: every message is written once per member into that member's inbox
 //!   (one `PutItem` each), then each member's connections are queried and posted to.
 //!
+//! For a group (`group.rs`) the reference is the inbox design: one write per member per
+//! message, and per-message read state.
+//!
 //! Neither gives a gap-free `seq`, idempotent retries, read marks or multi-device history;
 //! they are cost references, not alternatives. Posts go to a sink in this process that answers
 //! like the management API (`POST /{stage}/@connections/{id}` → 200), through the real SDK.
@@ -30,6 +33,10 @@ use futures_util::StreamExt;
 use super::pricing::Measured;
 use super::{BODY, Phases};
 use crate::ws::user;
+
+mod group;
+
+pub use group::run as run_group;
 
 /// Connections posted to at once by one invocation (the sample's `Promise.all`, bounded).
 const POSTS_IN_FLIGHT: usize = 64;
@@ -104,6 +111,10 @@ struct Baseline {
     frames: u64,
     connections_table: String,
     inbox_table: String,
+    /// A group's members (the group scenario only).
+    members_table: String,
+    /// What the sink had answered when this baseline started.
+    posts_at_start: u64,
 }
 
 /// Runs `design` with `users` connected users; each of the first `messages` senders (in pair
@@ -115,27 +126,8 @@ pub async fn run(
     users: u32,
     messages: u64,
 ) -> anyhow::Result<Phases> {
-    let meter = RequestMeter::new();
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(sdk)
-            .interceptor(meter.clone())
-            .build(),
-    );
-    let prefix = format!("base{users}x{}", crate::report::epoch_ms());
-    let mut baseline = Baseline {
-        design,
-        dynamodb,
-        management: management_client_metered(sdk, &sink.endpoint, Some(&meter)),
-        meter,
-        invocations: InvocationMeter::default(),
-        frames: 0,
-        connections_table: format!("{prefix}-connections"),
-        inbox_table: format!("{prefix}-inbox"),
-    };
-    baseline.create_tables().await?;
-
+    let mut baseline = Baseline::new(design, sdk, sink, users).await?;
     let start = baseline.measured();
-    let posts_before = sink.posts.load(Ordering::Relaxed);
     for index in 0..users {
         let invocations = baseline.invocations.clone();
         invocations
@@ -151,19 +143,7 @@ pub async fn run(
             .await?;
     }
     let done = baseline.measured();
-    // The meter must have seen every post the sink answered, and no other.
-    let posted = sink.posts.load(Ordering::Relaxed) - posts_before;
-    let metered = done
-        .aws
-        .since(&start.aws)
-        .total("ApiGatewayManagementApi")
-        .requests;
-    if posted != metered {
-        anyhow::bail!(
-            "{}: the sink answered {posted} posts, the meter counted {metered}",
-            design.name()
-        );
-    }
+    baseline.check_posts(sink, &start)?;
     let connect = connected.since(&start, u64::from(users));
     let steady = done.since(&connected, messages);
     Ok(Phases { connect, steady })
@@ -185,6 +165,54 @@ fn s(value: impl Into<String>) -> AttributeValue {
 }
 
 impl Baseline {
+    /// Metered clients and fresh tables for `design` (named after `users`).
+    async fn new(
+        design: Design,
+        sdk: &SdkConfig,
+        sink: &Sink,
+        users: u32,
+    ) -> anyhow::Result<Baseline> {
+        let meter = RequestMeter::new();
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk)
+                .interceptor(meter.clone())
+                .build(),
+        );
+        let prefix = format!("base{users}x{}", crate::report::epoch_ms());
+        let baseline = Baseline {
+            design,
+            dynamodb,
+            management: management_client_metered(sdk, &sink.endpoint, Some(&meter)),
+            meter,
+            invocations: InvocationMeter::default(),
+            frames: 0,
+            connections_table: format!("{prefix}-connections"),
+            inbox_table: format!("{prefix}-inbox"),
+            members_table: format!("{prefix}-members"),
+            posts_at_start: sink.posts.load(Ordering::Relaxed),
+        };
+        baseline.create_tables().await?;
+        Ok(baseline)
+    }
+
+    /// The meter must have seen every post the sink answered since `start`, and no other.
+    fn check_posts(&self, sink: &Sink, start: &Measured) -> anyhow::Result<()> {
+        let posted = sink.posts.load(Ordering::Relaxed) - self.posts_at_start;
+        let metered = self
+            .meter
+            .snapshot()
+            .since(&start.aws)
+            .total("ApiGatewayManagementApi")
+            .requests;
+        if posted != metered {
+            anyhow::bail!(
+                "{}: the sink answered {posted} posts, the meter counted {metered}",
+                self.design.name()
+            );
+        }
+        Ok(())
+    }
+
     fn measured(&self) -> Measured {
         let aws = self.meter.snapshot();
         let posts = aws.total("ApiGatewayManagementApi").payload_units_32k;
@@ -294,7 +322,7 @@ impl Baseline {
                 }
                 let mut targets = Vec::new();
                 for member in [sender, peer] {
-                    targets.extend(self.connections_of(member).await?);
+                    targets.extend(self.connections_of_user(&user(member)).await?);
                 }
                 // Not back to the sending connection: it gets the route's `ack`.
                 targets.retain(|c| *c != connection(sender));
@@ -342,13 +370,13 @@ impl Baseline {
         self.put(&self.inbox_table, item).await
     }
 
-    async fn connections_of(&self, member: u32) -> anyhow::Result<Vec<String>> {
+    async fn connections_of_user(&self, user_id: &str) -> anyhow::Result<Vec<String>> {
         let page = self
             .dynamodb
             .query()
             .table_name(&self.connections_table)
             .key_condition_expression("userId = :u")
-            .expression_attribute_values(":u", s(user(member)))
+            .expression_attribute_values(":u", s(user_id))
             .send()
             .await?;
         Ok(connection_ids(page.items()).collect())

@@ -130,13 +130,13 @@ fn specs(tables: &Tables) -> [TableSpec<'_>; 7] {
                     include: &[],
                 },
                 // The tick indexes: sparse (only current group members carry their keys),
-                // sorted by mark; `delivered_to` also reads the read mark.
+                // sorted by mark; `delivered_to` also reads the read mark and where the member joined.
                 IndexSpec {
                     name: memberships::BY_DELIVERED,
                     hash: (memberships::HASH, S),
                     range: (memberships::TICK_DELIVERED, N),
                     all: false,
-                    include: &[memberships::TICK_READ],
+                    include: &[memberships::TICK_READ, memberships::JOINED_SEQ],
                 },
                 IndexSpec {
                     name: memberships::BY_READ,
@@ -182,22 +182,23 @@ fn specs(tables: &Tables) -> [TableSpec<'_>; 7] {
     ]
 }
 
-/// The tables whose every item is also written to a global secondary index (one projecting
-/// everything, keyed on attributes every item has), and how many such indexes (what the
-/// request meter counts index writes from), from the same definitions `create_tables` uses.
-/// The sparse tick indexes of memberships are not counted: the meter under-counts a group
-/// member's mark update by their writes (see `docs/data-model.md`).
-pub fn indexed_tables(tables: &Tables) -> std::collections::HashMap<String, u32> {
+/// Every table's global secondary indexes as the request meter bills them, from the same
+/// definitions `create_tables` uses.
+pub fn indexed_tables(tables: &Tables) -> crate::metering::IndexedTables {
     specs(tables)
         .iter()
-        .filter_map(|spec| {
-            let full = spec.gsis.iter().filter(|gsi| gsi.all).count();
-            (full > 0).then(|| {
-                (
-                    spec.name.to_string(),
-                    u32::try_from(full).unwrap_or(u32::MAX),
-                )
-            })
+        .filter(|spec| !spec.gsis.is_empty())
+        .map(|spec| {
+            let rules = spec
+                .gsis
+                .iter()
+                .map(|gsi| crate::metering::IndexRule {
+                    keys: vec![gsi.hash.0.to_string(), gsi.range.0.to_string()],
+                    projected: (!gsi.all)
+                        .then(|| gsi.include.iter().map(ToString::to_string).collect()),
+                })
+                .collect();
+            (spec.name.to_string(), rules)
         })
         .collect()
 }

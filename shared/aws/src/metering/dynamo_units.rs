@@ -2,9 +2,12 @@
 //! request the SDK sent and the answer it got:
 //!
 //! - writes: 1 unit per 1 KB of the item written (rounded up, at least 1); transactional
-//!   writes twice that; every global secondary index the item is written to costs the same
-//!   again (our indexes project ALL attributes). A write whose condition fails is billed for
-//!   the table (not the index, which it never reached); any other failed request for nothing;
+//!   writes twice that; every global secondary index the write reaches costs the same again
+//!   (and a change of an index's key twice: the old entry is deleted, the new one put). A
+//!   write reaches an index when it puts or deletes an item that has the index's key
+//!   attributes (an index on an attribute only some items have is sparse), or updates a key
+//!   or projected attribute of one. A write whose condition fails is billed for the table
+//!   (not the index, which it never reached); any other failed request for nothing;
 //! - reads: 1 unit per 4 KB (rounded up, at least 1) strongly consistent, half that eventually
 //!   consistent; `GetItem`/`BatchGetItem` round each item, `Query`/`Scan` the total of the page;
 //!   index queries are always eventually consistent.
@@ -49,8 +52,37 @@ type Item = HashMap<String, AttributeValue>;
 const WRITE_UNIT_BYTES: u64 = 1024;
 const READ_UNIT_BYTES: u64 = 4096;
 
-/// Tables whose items are also written to global secondary indexes: table name → how many.
-pub type IndexedTables = HashMap<String, u32>;
+/// A global secondary index, as far as billing cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRule {
+    /// Its key attributes: an item is in the index when it has all of them.
+    pub keys: Vec<String>,
+    /// The non-key attributes it projects; `None` for all of them.
+    pub projected: Option<Vec<String>>,
+}
+
+impl IndexRule {
+    /// An index projecting everything, keyed on `keys`.
+    pub fn all(keys: &[&str]) -> IndexRule {
+        IndexRule {
+            keys: keys.iter().map(ToString::to_string).collect(),
+            projected: None,
+        }
+    }
+
+    fn holds(&self, item: &Item) -> bool {
+        self.keys.iter().all(|key| item.contains_key(key))
+    }
+
+    fn projects(&self, attribute: &str) -> bool {
+        self.projected
+            .as_ref()
+            .is_none_or(|projected| projected.iter().any(|p| p == attribute))
+    }
+}
+
+/// Tables with global secondary indexes: table name → its indexes.
+pub type IndexedTables = HashMap<String, Vec<IndexRule>>;
 
 /// How a request ended, as far as billing cares.
 pub(crate) enum Outcome<'a> {
@@ -100,21 +132,109 @@ struct Write {
     size: u64,
     /// 2 in a transaction.
     factor: f64,
+    /// Index entries written, known from the request alone.
     indexes: u32,
     refine: Refine,
 }
 
-/// Where the answer tells the real size of a write.
-#[derive(Debug, Clone, Copy)]
+/// Where the answer tells the real size of a write, or which index entries it wrote.
+#[derive(Debug, Clone)]
 enum Refine {
     None,
-    /// `UpdateItem` returning the item (`ALL_NEW`/`ALL_OLD`).
-    Updated,
-    /// `DeleteItem`; with `ALL_OLD`, no attributes back means there was no item (and no index
-    /// entry to delete).
-    Deleted {
+    /// `UpdateItem` returning the item (`ALL_NEW`/`ALL_OLD`): the indexes and which
+    /// attributes the update expression writes.
+    Updated {
+        rules: Vec<IndexRule>,
+        written: Written,
         returns_old: bool,
     },
+    /// `DeleteItem`: its indexes; with `ALL_OLD`, no attributes back means there was no item
+    /// (and no index entry to delete). `by_key`: the index entries counted when the item is
+    /// not returned (those of the indexes keyed on the table's own key, which every item is in).
+    Deleted {
+        rules: Vec<IndexRule>,
+        returns_old: bool,
+        by_key: u32,
+    },
+}
+
+/// The attributes an update expression writes: those it sets (`SET`, `ADD`, `DELETE`) and
+/// those it removes (`REMOVE`), `#names` resolved, paths cut to their first name
+/// (`SET a.b = :v` writes `a`). Names inside a value (`if_not_exists(c, :z)`) count as set:
+/// from above, but only for `SET a = if_not_exists(a, …)`, where it is the same attribute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Written {
+    set: Vec<String>,
+    removed: Vec<String>,
+}
+
+impl Written {
+    fn of(expression: &str, names: Option<&HashMap<String, String>>) -> Written {
+        let mut written = Written::default();
+        let mut removing = false;
+        let tokens = expression.split(|c: char| {
+            !(c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | '.' | '-' | ':'))
+        });
+        for token in tokens.filter(|t| !t.is_empty() && !t.starts_with(':')) {
+            match token.to_ascii_uppercase().as_str() {
+                "SET" | "ADD" | "DELETE" => removing = false,
+                "REMOVE" => removing = true,
+                _ => {
+                    let Some(first) = token.split('.').next() else {
+                        continue;
+                    };
+                    let name = if first.starts_with('#') {
+                        match names.and_then(|names| names.get(first)) {
+                            Some(name) => name.clone(),
+                            None => continue,
+                        }
+                    } else {
+                        first.to_string()
+                    };
+                    if removing {
+                        written.removed.push(name);
+                    } else {
+                        written.set.push(name);
+                    }
+                }
+            }
+        }
+        written
+    }
+
+    fn sets(&self, attribute: &str) -> bool {
+        self.set.iter().any(|a| a == attribute)
+    }
+
+    fn removes(&self, attribute: &str) -> bool {
+        self.removed.iter().any(|a| a == attribute)
+    }
+}
+
+/// The index entries an update writes to `rule`, knowing the item before it (`ALL_OLD`) or
+/// not: 2 when it moves the index's key (the old entry deleted, the new one put), 1 when the
+/// item enters the index (its key set), leaves it (removed) or changes an attribute it
+/// projects, else none. Without the item before, a key change counts 1 and a projected
+/// change counts only for an index projecting everything: from below.
+fn update_index_writes(rule: &IndexRule, written: &Written, before: Option<&Item>) -> u32 {
+    let sets_key = rule.keys.iter().any(|key| written.sets(key));
+    let removes_key = rule.keys.iter().any(|key| written.removes(key));
+    let projected = |attribute: &String| rule.projects(attribute);
+    let touches_projection =
+        written.set.iter().any(projected) || written.removed.iter().any(projected);
+    match before {
+        Some(old) => {
+            let was_in = rule.holds(old);
+            match (sets_key, removes_key) {
+                (true, _) if was_in => 2,
+                (true, _) => 1,
+                (false, true) => u32::from(was_in),
+                (false, false) => u32::from(was_in && touches_projection),
+            }
+        }
+        None if sets_key || removes_key => 1,
+        None => u32::from(touches_projection && rule.projected.is_none()),
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -137,11 +257,21 @@ enum ReadRule {
 impl RequestCost {
     /// The cost of the request in `input`, if it is a DynamoDB data operation.
     pub(crate) fn of_input(input: &Input, indexed: &IndexedTables) -> RequestCost {
-        let write = |table: &str, size: u64, factor: f64, refine: Refine| Write {
-            size,
+        let rules = |table: &str| indexed.get(table).cloned().unwrap_or_default();
+        // A put of a known item: the indexes whose keys it has.
+        let put = |table: &str, item: &Item, factor: f64| Write {
+            size: item_size(item),
             factor,
-            indexes: indexed.get(table).copied().unwrap_or(0),
-            refine,
+            indexes: rules(table).iter().filter(|r| r.holds(item)).count() as u32,
+            refine: Refine::None,
+        };
+        // A delete by key without the item back: the indexes keyed on the table's own key
+        // (every item is in those), from below.
+        let delete_by_key = |table: &str, key: &Item, factor: f64| Write {
+            size: item_size(key),
+            factor,
+            indexes: rules(table).iter().filter(|r| r.holds(key)).count() as u32,
+            refine: Refine::None,
         };
         let writing = |writes: Vec<Write>| RequestCost {
             writes,
@@ -151,37 +281,52 @@ impl RequestCost {
             writes: Vec::new(),
             read,
         };
-        if let Some(put) = input.downcast_ref::<PutItemInput>() {
-            let size = put.item().map_or(0, item_size);
-            let table = put.table_name().unwrap_or_default();
-            return writing(vec![write(table, size, 1.0, Refine::None)]);
+        let empty = Item::new();
+        if let Some(request) = input.downcast_ref::<PutItemInput>() {
+            let table = request.table_name().unwrap_or_default();
+            return writing(vec![put(table, request.item().unwrap_or(&empty), 1.0)]);
         }
         if let Some(update) = input.downcast_ref::<UpdateItemInput>() {
-            let size = update_size(update.key(), update.expression_attribute_values());
             let table = update.table_name().unwrap_or_default();
-            return writing(vec![write(table, size, 1.0, Refine::Updated)]);
+            let written = Written::of(
+                update.update_expression().unwrap_or_default(),
+                update.expression_attribute_names(),
+            );
+            return writing(vec![Write {
+                size: update_size(update.key(), update.expression_attribute_values()),
+                factor: 1.0,
+                indexes: 0,
+                refine: Refine::Updated {
+                    rules: rules(table),
+                    written,
+                    returns_old: update.return_values() == Some(&ReturnValue::AllOld),
+                },
+            }]);
         }
         if let Some(delete) = input.downcast_ref::<DeleteItemInput>() {
-            let size = delete.key().map_or(0, item_size);
-            let returns_old = delete.return_values() == Some(&ReturnValue::AllOld);
             let table = delete.table_name().unwrap_or_default();
-            return writing(vec![write(
-                table,
-                size,
-                1.0,
-                Refine::Deleted { returns_old },
-            )]);
+            let by_key = delete_by_key(table, delete.key().unwrap_or(&empty), 1.0);
+            return writing(vec![Write {
+                refine: Refine::Deleted {
+                    rules: rules(table),
+                    returns_old: delete.return_values() == Some(&ReturnValue::AllOld),
+                    by_key: by_key.indexes,
+                },
+                indexes: 0,
+                ..by_key
+            }]);
         }
         if let Some(batch) = input.downcast_ref::<BatchWriteItemInput>() {
             let mut writes = Vec::new();
             for (table, requests) in batch.request_items().into_iter().flatten() {
                 for request in requests {
-                    let size = match (request.put_request(), request.delete_request()) {
-                        (Some(put), _) => item_size(put.item()),
-                        (None, Some(delete)) => item_size(delete.key()),
-                        (None, None) => 0,
-                    };
-                    writes.push(write(table, size, 1.0, Refine::None));
+                    match (request.put_request(), request.delete_request()) {
+                        (Some(request), _) => writes.push(put(table, request.item(), 1.0)),
+                        (None, Some(request)) => {
+                            writes.push(delete_by_key(table, request.key(), 1.0));
+                        }
+                        (None, None) => {}
+                    }
                 }
             }
             return writing(writes);
@@ -189,29 +334,34 @@ impl RequestCost {
         if let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() {
             let mut writes = Vec::new();
             for item in transaction.transact_items() {
-                // (table, size, whether the item reaches the table's indexes)
-                let (table, size, indexed) = if let Some(put) = item.put() {
-                    (put.table_name(), item_size(put.item()), true)
+                if let Some(request) = item.put() {
+                    writes.push(put(request.table_name(), request.item(), 2.0));
                 } else if let Some(update) = item.update() {
-                    let values = update.expression_attribute_values();
-                    (
-                        update.table_name(),
-                        update_size(Some(update.key()), values),
-                        true,
-                    )
+                    let written = Written::of(
+                        update.update_expression(),
+                        update.expression_attribute_names(),
+                    );
+                    let indexes = rules(update.table_name())
+                        .iter()
+                        .map(|rule| update_index_writes(rule, &written, None))
+                        .sum();
+                    writes.push(Write {
+                        size: update_size(Some(update.key()), update.expression_attribute_values()),
+                        factor: 2.0,
+                        indexes,
+                        refine: Refine::None,
+                    });
                 } else if let Some(delete) = item.delete() {
-                    (delete.table_name(), item_size(delete.key()), true)
+                    writes.push(delete_by_key(delete.table_name(), delete.key(), 2.0));
                 } else if let Some(check) = item.condition_check() {
                     // A condition check writes nothing, so no index either.
-                    (check.table_name(), item_size(check.key()), false)
-                } else {
-                    continue;
-                };
-                let mut transactional = write(table, size, 2.0, Refine::None);
-                if !indexed {
-                    transactional.indexes = 0;
+                    writes.push(Write {
+                        size: item_size(check.key()),
+                        factor: 2.0,
+                        indexes: 0,
+                        refine: Refine::None,
+                    });
                 }
-                writes.push(transactional);
             }
             return writing(writes);
         }
@@ -328,24 +478,46 @@ impl RequestCost {
 impl Write {
     /// The billed size and index writes, now that the answer is known.
     fn refined(&self, output: &Output) -> (u64, u32) {
-        match self.refine {
+        match &self.refine {
             Refine::None => (self.size, self.indexes),
-            Refine::Updated => {
+            Refine::Updated {
+                rules,
+                written,
+                returns_old,
+            } => {
                 let returned = output
                     .downcast_ref::<UpdateItemOutput>()
                     .and_then(UpdateItemOutput::attributes)
-                    .map_or(0, item_size);
-                (self.size.max(returned), self.indexes)
+                    .filter(|attributes| !attributes.is_empty());
+                // `ALL_OLD` with nothing back: there was no item before.
+                let empty = Item::new();
+                let before = match (returns_old, returned) {
+                    (true, Some(old)) => Some(old),
+                    (true, None) => Some(&empty),
+                    (false, _) => None,
+                };
+                let indexes = rules
+                    .iter()
+                    .map(|rule| update_index_writes(rule, written, before))
+                    .sum();
+                (self.size.max(returned.map_or(0, item_size)), indexes)
             }
-            Refine::Deleted { returns_old } => {
+            Refine::Deleted {
+                rules,
+                returns_old,
+                by_key,
+            } => {
                 let old = output
                     .downcast_ref::<DeleteItemOutput>()
                     .and_then(DeleteItemOutput::attributes)
                     .filter(|attributes| !attributes.is_empty());
                 match old {
-                    Some(old) => (item_size(old), self.indexes),
-                    None if returns_old => (self.size, 0),
-                    None => (self.size, self.indexes),
+                    Some(old) => {
+                        let indexes = rules.iter().filter(|r| r.holds(old)).count() as u32;
+                        (item_size(old), indexes)
+                    }
+                    None if *returns_old => (self.size, 0),
+                    None => (self.size, *by_key),
                 }
             }
         }
@@ -418,7 +590,7 @@ mod tests {
             cost(large.clone(), &none).write_units(&Outcome::Done(&ok)),
             2.0
         );
-        let indexed = IndexedTables::from([("t".to_string(), 1)]);
+        let indexed = IndexedTables::from([("t".to_string(), vec![IndexRule::all(&["pk"])])]);
         let large = cost(large, &indexed);
         assert_eq!(large.write_units(&Outcome::Done(&ok)), 4.0);
         // A failed condition is billed for the table only; a throttled request not at all.
@@ -445,7 +617,7 @@ mod tests {
             .transact_items(TransactWriteItem::builder().update(update).build())
             .build()?;
         let ok = done(TransactWriteItemsOutput::builder().build());
-        let indexed = IndexedTables::from([("h".to_string(), 1)]);
+        let indexed = IndexedTables::from([("h".to_string(), vec![IndexRule::all(&["pk"])])]);
         let transaction = cost(input, &indexed);
         assert_eq!(transaction.write_units(&Outcome::Done(&ok)), 8.0);
         assert_eq!(transaction.write_units(&Outcome::ConditionFailed), 6.0);
@@ -454,7 +626,7 @@ mod tests {
 
     #[test]
     fn a_delete_of_nothing_writes_no_index_and_updates_bill_the_larger_item() -> TestResult {
-        let indexed = IndexedTables::from([("t".to_string(), 1)]);
+        let indexed = IndexedTables::from([("t".to_string(), vec![IndexRule::all(&["pk"])])]);
         let delete = DeleteItemInput::builder()
             .table_name("t")
             .set_key(Some(item(0)))
@@ -485,6 +657,88 @@ mod tests {
         );
         assert_eq!(update.write_units(&Outcome::Done(&after)), 3.0);
         Ok(())
+    }
+
+    /// A sparse index keyed on `tick` (only some items have it) projecting `extra`.
+    fn sparse() -> IndexedTables {
+        IndexedTables::from([(
+            "m".to_string(),
+            vec![
+                IndexRule::all(&["pk"]),
+                IndexRule {
+                    keys: vec!["pk".into(), "tick".into()],
+                    projected: Some(vec!["extra".into()]),
+                },
+            ],
+        )])
+    }
+
+    fn with(attributes: &[(&str, &str)]) -> Item {
+        attributes
+            .iter()
+            .map(|(name, n)| (name.to_string(), AttributeValue::N(n.to_string())))
+            .chain([("pk".to_string(), AttributeValue::S("c".into()))])
+            .collect()
+    }
+
+    #[test]
+    fn a_sparse_index_is_written_only_for_the_items_and_attributes_it_holds() -> TestResult {
+        let ok = done(PutItemOutput::builder().build());
+        let put = |item: Item| -> Result<f64, Box<dyn std::error::Error>> {
+            let input = PutItemInput::builder()
+                .table_name("m")
+                .set_item(Some(item))
+                .build()?;
+            Ok(cost(input, &sparse()).write_units(&Outcome::Done(&ok)))
+        };
+        // Table + the full index; + the sparse one when the item has its key.
+        assert_eq!(put(with(&[("n", "1")]))?, 2.0);
+        assert_eq!(put(with(&[("tick", "1")]))?, 3.0);
+
+        let update = |expression: &str, old: Item| -> Result<f64, Box<dyn std::error::Error>> {
+            let input = UpdateItemInput::builder()
+                .table_name("m")
+                .set_key(Some(with(&[])))
+                .update_expression(expression)
+                .expression_attribute_names("#t", "tick")
+                .return_values(ReturnValue::AllOld)
+                .build()?;
+            let answer = done(
+                UpdateItemOutput::builder()
+                    .set_attributes(Some(old))
+                    .build(),
+            );
+            Ok(cost(input, &sparse()).write_units(&Outcome::Done(&answer)))
+        };
+        let member = with(&[("tick", "3"), ("extra", "3"), ("n", "3")]);
+        // A moved key: the old entry deleted and the new one put.
+        assert_eq!(update("SET #t = :s, n = :s", member.clone())?, 4.0);
+        // A projected attribute: the entry rewritten once.
+        assert_eq!(update("SET extra = :s", member.clone())?, 3.0);
+        // Neither: the sparse index is untouched.
+        assert_eq!(update("SET n = :s", member.clone())?, 2.0);
+        // The key added to an item outside the index, or removed from one inside: one entry.
+        assert_eq!(update("SET #t = :s", with(&[("n", "1")]))?, 3.0);
+        assert_eq!(update("REMOVE #t, extra", member)?, 3.0);
+        Ok(())
+    }
+
+    #[test]
+    fn update_expressions_name_the_attributes_they_set_and_remove() {
+        let names = HashMap::from([("#t".to_string(), "tick_read".to_string())]);
+        let written = Written::of(
+            "SET #t = :s, a.b = if_not_exists(c, :z) REMOVE d, #t2 ADD e :one",
+            Some(&names),
+        );
+        assert_eq!(
+            written,
+            Written {
+                set: ["tick_read", "a", "if_not_exists", "c", "e"]
+                    .map(String::from)
+                    .to_vec(),
+                removed: vec!["d".to_string()],
+            }
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use serde::Serialize;
 
-pub use dynamo_units::IndexedTables;
+pub use dynamo_units::{IndexRule, IndexedTables};
 pub use item_size::{item_size, value_size};
 
 use crate::Tables;

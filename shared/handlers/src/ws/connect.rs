@@ -46,12 +46,11 @@ impl ConnectHandler {
             };
             let now = self.clock.now();
             // Last seen is best effort (as on `ping`); the connection itself is not: refuse
-            // rather than accept a connection nobody can push to.
-            let (stored, seen) = futures_util::future::join(
-                self.connections.put_connection(&connection),
-                self.users.touch_last_seen(&caller.user_id, now),
-            )
-            .await;
+            // rather than accept a connection nobody can push to. One after the other: both
+            // write the user's item, and an emulator (moto) can lose one of two concurrent
+            // writes that create an item, where DynamoDB applies both.
+            let stored = self.connections.put_connection(&connection).await;
+            let seen = self.users.touch_last_seen(&caller.user_id, now).await;
             let previously_seen = match seen {
                 Ok(previous) => previous,
                 Err(err) => {

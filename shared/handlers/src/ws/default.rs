@@ -47,7 +47,7 @@ impl DefaultHandler {
         let now = self.clock.now();
         match Caller::from_event(event) {
             Ok(caller) => {
-                self.activity.seen(&*self.users, &caller.user_id, now).await;
+                self.activity.seen(&*self.users, &caller, now).await;
                 reply::event(&ServerEvent::Pong {
                     at: now,
                     connection_id: caller.connection_id,

@@ -75,7 +75,7 @@ impl ReceiptHandler {
     async fn mark(&self, caller: &Caller, command: ReceiptCommand) -> Result<(), ChatError> {
         let conversation = &command.conversation_id;
         self.activity
-            .seen(&*self.users, &caller.user_id, self.clock.now())
+            .seen(&*self.users, caller, self.clock.now())
             .await;
         let access = current_member(&*self.memberships, conversation, &caller.user_id).await?;
         // A group's head tells its last seq and its announced ticks in one read.
