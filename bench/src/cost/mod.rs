@@ -208,6 +208,7 @@ pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
     if let Some(odd) = args.users.iter().find(|&&m| m < 2 || m % 2 == 1) {
         bail!("cost: --users {odd}: users talk in pairs, so M must be even and at least 2");
     }
+    let started = report::now();
     let machine = Machine::read();
     let connection_minutes = 1.0 / args.messages_per_user_minute;
     println!("chat-bench cost on {machine}, AWS endpoint {endpoint}");
@@ -263,7 +264,7 @@ pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.json {
         let report = CostReport {
-            started: report::now(),
+            started,
             command: report::command_line(),
             machine,
             prices: Prices::DATE,

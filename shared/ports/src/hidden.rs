@@ -10,13 +10,14 @@ use crate::PortResult;
 #[async_trait]
 pub trait HiddenStore: Send + Sync {
     /// Hides the message at `seq` from `user` (idempotent), and marks their membership as one
-    /// with hidden messages.
+    /// with hidden messages. `false`, and nothing hidden, when `user` has no membership
+    /// (current or former) in `conversation`.
     async fn hide_message(
         &self,
         conversation: &ConversationId,
         user: &UserId,
         seq: Seq,
-    ) -> PortResult<()>;
+    ) -> PortResult<bool>;
 
     /// The seqs in `from ..= to` that `user` hid, in order.
     async fn hidden_in(

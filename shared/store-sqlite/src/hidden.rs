@@ -16,24 +16,28 @@ impl HiddenStore for SqliteStore {
         conversation: &ConversationId,
         user: &UserId,
         hidden: Seq,
-    ) -> PortResult<()> {
+    ) -> PortResult<bool> {
         let (conversation, user) = (conversation.to_string(), user.to_string());
         let hidden = int(hidden.get())?;
         self.writer
             .run(move |conn| {
+                let flagged = conn
+                    .prepare_cached(
+                        "UPDATE memberships SET hidden_messages = 1
+                         WHERE conversation_id = ?1 AND user_id = ?2",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![conversation, user]))
+                    .map_err(db("hide_message: the membership"))?;
+                if flagged == 0 {
+                    return Ok(false);
+                }
                 conn.prepare_cached(
                     "INSERT OR IGNORE INTO hidden_messages (user_id, conversation_id, seq)
                      VALUES (?1, ?2, ?3)",
                 )
                 .and_then(|mut stmt| stmt.execute(params![user, conversation, hidden]))
                 .map_err(db("hide_message"))?;
-                conn.prepare_cached(
-                    "UPDATE memberships SET hidden_messages = 1
-                     WHERE conversation_id = ?1 AND user_id = ?2",
-                )
-                .and_then(|mut stmt| stmt.execute(params![conversation, user]))
-                .map_err(db("hide_message: the membership"))?;
-                Ok(())
+                Ok(true)
             })
             .await
     }

@@ -9,7 +9,7 @@ use chat_ports::{HiddenStore, PortResult};
 use serde::Deserialize;
 
 use super::DynamoStore;
-use super::codec::{Item, from_items, n, s};
+use super::codec::{Item, from_items, is_condition_failed, n, s};
 use super::memberships;
 use crate::errors::internal;
 
@@ -34,19 +34,11 @@ impl HiddenStore for DynamoStore {
         conversation: &ConversationId,
         user: &UserId,
         seq: Seq,
-    ) -> PortResult<()> {
-        let item = Item::from([
-            (HASH.to_string(), s(owner(conversation, user))),
-            (RANGE.to_string(), n(seq.get())),
-        ]);
-        self.client
-            .put_item()
-            .table_name(&self.tables.hidden)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| internal("hide_message", e))?;
-        self.client
+    ) -> PortResult<bool> {
+        // The membership first: its condition is what tells a stranger, who then leaves no
+        // item behind. A flag without items (the put below failed) only costs a reader a query.
+        let flagged = self
+            .client
             .update_item()
             .table_name(&self.tables.memberships)
             .set_key(Some(memberships::key(conversation, user)))
@@ -59,9 +51,24 @@ impl HiddenStore for DynamoStore {
                 aws_sdk_dynamodb::types::AttributeValue::Bool(true),
             )
             .send()
+            .await;
+        match flagged {
+            Ok(_) => {}
+            Err(err) if is_condition_failed(&err) => return Ok(false),
+            Err(err) => return Err(internal("hide_message: the membership", err)),
+        }
+        let item = Item::from([
+            (HASH.to_string(), s(owner(conversation, user))),
+            (RANGE.to_string(), n(seq.get())),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.tables.hidden)
+            .set_item(Some(item))
+            .send()
             .await
-            .map_err(|e| internal("hide_message: the membership", e))?;
-        Ok(())
+            .map_err(|e| internal("hide_message", e))?;
+        Ok(true)
     }
 
     async fn hidden_in(

@@ -338,11 +338,27 @@ pub async fn deleting_for_me_hides_a_conversation_and_single_messages(s: Stores)
 
     assert!(!row.hidden_messages);
     for seq in [7, 3, 7] {
-        s.hidden
-            .hide_message(&conversation, &bob, Seq::new(seq).expect("seq"))
-            .await
-            .expect("hide a message");
+        assert!(
+            s.hidden
+                .hide_message(&conversation, &bob, Seq::new(seq).expect("seq"))
+                .await
+                .expect("hide a message")
+        );
     }
+    let stranger = user("hiding-stranger");
+    assert!(
+        !s.hidden
+            .hide_message(&conversation, &stranger, Seq::new(3).expect("seq"))
+            .await
+            .expect("hide for a stranger"),
+        "a stranger hides nothing"
+    );
+    let strangers = s
+        .hidden
+        .hidden_in(&conversation, &stranger, 1, 10)
+        .await
+        .expect("hidden");
+    assert!(strangers.is_empty(), "{strangers:?}");
     let bobs = s
         .memberships
         .membership(&conversation, &bob)

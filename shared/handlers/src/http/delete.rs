@@ -61,7 +61,13 @@ pub(super) async fn message(
             "no message {seq} in {conversation}"
         )));
     }
-    api.hidden.hide_message(&conversation, user, seq).await?;
+    if !api.hidden.hide_message(&conversation, user, seq).await? {
+        // Their membership went between the check and the write (a direct conversation's
+        // opening that failed): nothing to hide from.
+        return Err(ChatError::NotFound(format!(
+            "no message {seq} in {conversation}"
+        )));
+    }
     tell_my_devices(
         api,
         user,
