@@ -278,3 +278,44 @@ async fn the_owner_is_never_demoted_nor_removed_and_roles_are_admin_or_member() 
         .await;
     assert_refused(status, &answer, 400, "a bad member id");
 }
+
+#[tokio::test]
+async fn two_admins_changing_different_settings_at_once_both_stay() {
+    let server = TestServer::start().await;
+    let group = server
+        .create_group("alice", "Board", &["bob", "carol"])
+        .await;
+    let alice = server.http_as("alice").await;
+    let (status, _) = alice
+        .put(
+            &format!("/v1/conversations/{group}/members/carol"),
+            &json!({ "role": "admin" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let carol = server.http_as("carol").await;
+    let path = format!("/v1/conversations/{group}");
+    // Each round both admins change their own setting at the same moment; a whole-settings
+    // write from a stale read would undo the other's.
+    for round in 0..10 {
+        let on = round % 2 == 0;
+        let send_rule = json!({ "settings": { "only_admins_send": on } });
+        let edit_rule = json!({ "settings": { "only_admins_edit_info": on } });
+        let (a, c) = tokio::join!(
+            alice.patch(&path, &send_rule),
+            carol.patch(&path, &edit_rule)
+        );
+        assert_eq!((a.0, c.0), (200, 200), "round {round}: {a:?} {c:?}");
+        let (status, details) = alice.get(&path).await;
+        assert_eq!(status, 200);
+        let settings = &details["settings"];
+        assert_eq!(
+            (
+                settings["only_admins_send"].as_bool(),
+                settings["only_admins_edit_info"].as_bool()
+            ),
+            (Some(on), Some(on)),
+            "round {round}: {details}"
+        );
+    }
+}

@@ -8,8 +8,9 @@ use std::time::Duration;
 use chat_tests::{TestServer, WsClient};
 use serde_json::{Value, json};
 
-/// The grace the tests run with: short, so that "offline" comes within a test.
-const GRACE: Duration = Duration::from_millis(400);
+/// The grace the tests run with: short, so that "offline" comes within a test, and long
+/// enough for a disconnect, a question and a reconnect to fit in it on moto.
+const GRACE: Duration = Duration::from_millis(1_500);
 
 async fn server(aws: bool) -> TestServer {
     let adjust = |config: &mut chat_local::Config| config.presence_grace = GRACE;
@@ -18,6 +19,13 @@ async fn server(aws: bool) -> TestServer {
     } else {
         TestServer::start_with(adjust).await
     }
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    i64::try_from(since_epoch.as_millis()).expect("ms fit in i64")
 }
 
 async fn ask(socket: &mut WsClient, users: &[&str]) -> Vec<Value> {
@@ -58,6 +66,42 @@ async fn presence_subscribes_and_a_quick_reconnect_does_not_flap(aws: bool) {
     bob.assert_alive().await;
     tokio::time::sleep(GRACE * 2).await;
     alice.expect_silence().await;
+
+    // bob drops again, and dave asks about him once the server has seen him go (he hears
+    // "offline"); bob is back within the grace: dave, who was told he left, hears he is back;
+    // alice, who was not, hears nothing.
+    let closed_at = now_ms();
+    bob.close().await;
+    let alice_http = server.http_as("alice").await;
+    let deadline = tokio::time::Instant::now() + GRACE / 2;
+    loop {
+        let (status, seen) = alice_http.get("/v1/users/bob").await;
+        assert_eq!(status, 200, "{seen}");
+        let gone =
+            seen["online"] == false && seen["last_seen"].as_i64().is_some_and(|t| t >= closed_at);
+        if gone {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never saw bob go: {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut dave = server.connect("dave", "phone").await;
+    let told = ask(&mut dave, &["bob"]).await;
+    assert_eq!(told[0]["online"], false, "{}", told[0]);
+    let mut bob = server.connect("bob", "phone").await;
+    bob.assert_alive().await;
+    let back = dave.expect("presence").await;
+    assert_eq!(
+        (back["user_id"].as_str(), back["online"].as_bool()),
+        (Some("bob"), Some(true)),
+        "{back}"
+    );
+    tokio::time::sleep(GRACE * 2).await;
+    alice.expect_silence().await;
+    dave.expect_silence().await;
 
     // bob leaves for good: after the grace, alice hears he is offline, with his last seen.
     bob.close().await;

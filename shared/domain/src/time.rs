@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch. Times come from a `Clock` port, never from the system
 /// clock directly, so that time-based rules can be tested with an injected clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Millis(pub i64);
 

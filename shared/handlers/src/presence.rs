@@ -13,7 +13,8 @@
 //!   `online` follows the same rule; hidden means `online: false, last_seen: null`.
 //! - **No flapping**: when a user's last connection closes, their watchers hear "offline" only
 //!   after [`ChatSettings::presence_grace_ms`] if they are still offline then; a reconnect
-//!   within it is announced to nobody, since nobody heard they left.
+//!   within it is announced only to the connections that asked about them after they left
+//!   (and were told "offline"); the others heard nothing.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -170,14 +171,15 @@ impl Presence<'_> {
     }
 }
 
-/// Tells the connections watching `user` that they came online or went offline; forgets the
-/// watches of connections found gone. A user who hides their last seen from everyone is
-/// announced to nobody.
+/// Tells the connections watching `user` that they came online or went offline (only those
+/// that asked at or after `asked_since`, when given); forgets the watches of connections found
+/// gone. A user who hides their last seen from everyone is announced to nobody.
 pub(crate) async fn announce(
     watches: &dyn WatchStore,
     pusher: &dyn ConnectionPusher,
     profile: &UserProfile,
     online: bool,
+    asked_since: Option<Millis>,
     now: Millis,
 ) -> Result<(), ChatError> {
     if profile.last_seen_visibility == LastSeenVisibility::Nobody {
@@ -189,7 +191,11 @@ pub(crate) async fn announce(
         last_seen: profile.last_seen_at,
     }
     .to_json();
-    for watcher in watches.watchers(&profile.user_id, now).await? {
+    let watchers = watches.watchers(&profile.user_id, now).await?;
+    let told = watchers
+        .into_iter()
+        .filter(|w| asked_since.is_none_or(|since| w.since >= since));
+    for watcher in told {
         match pusher.post(&watcher.connection_id, event.as_bytes()).await {
             Ok(PostOutcome::Delivered) => {}
             Ok(PostOutcome::Gone) => {

@@ -78,9 +78,32 @@ pub struct GroupChange {
     /// At most [`MAX_MEMBER_CHANGES`], each user at most once.
     pub members: Vec<MemberChange>,
     pub name: Option<GroupName>,
-    pub settings: Option<GroupSettings>,
+    pub settings: Option<SettingsChange>,
     /// The change may not take the group past this many current members.
     pub max_members: u32,
+}
+
+/// New settings, on condition that the group's are still `from`, the ones the caller decided
+/// on: two admins changing different settings at once cannot undo each other's change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingsChange {
+    pub from: GroupSettings,
+    pub to: GroupSettings,
+}
+
+impl GroupChange {
+    /// The settings this change leaves a group whose settings are `current`; `Conflict` when
+    /// they moved since the caller read them. (A store's condition on the head's `last_seq`
+    /// guards the rest: every settings change is a message.)
+    pub fn settings_after(&self, current: GroupSettings) -> PortResult<GroupSettings> {
+        match self.settings {
+            None => Ok(current),
+            Some(wanted) if wanted.from == current => Ok(wanted.to),
+            Some(_) => Err(chat_domain::ChatError::conflict(
+                "the group's settings changed meanwhile; read the group again",
+            )),
+        }
+    }
 }
 
 #[async_trait]
@@ -99,7 +122,8 @@ pub trait GroupStore: Send + Sync {
     /// Applies `change` and appends its system message, atomically. `BadRequest` when the
     /// group would pass `max_members`; `NotFound` when there is no such (open) group;
     /// `Conflict` when a member change no longer fits (adding a current member, removing or
-    /// changing the role of someone who is not one): the caller reads again and retries.
+    /// changing the role of someone who is not one) or the settings are no longer
+    /// [`SettingsChange::from`]: the caller reads again and retries.
     async fn change_group(&self, change: GroupChange) -> PortResult<StoredMessage>;
 
     /// The group's head: name, settings, counts, announced ticks. `None` for no such group.

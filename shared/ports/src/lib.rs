@@ -23,7 +23,9 @@ pub use blobs::{BlobKey, BlobStore, PresignedRequest, UploadSpec};
 pub use chat_domain::Role;
 pub use clock::{Clock, SystemClock};
 pub use connections::{Connection, ConnectionStore};
-pub use groups::{GroupChange, GroupInfo, GroupStore, MAX_MEMBER_CHANGES, MemberChange, NewGroup};
+pub use groups::{
+    GroupChange, GroupInfo, GroupStore, MAX_MEMBER_CHANGES, MemberChange, NewGroup, SettingsChange,
+};
 pub use hidden::HiddenStore;
 pub use memberships::{
     MarkCursor, MarkHolder, MarkMove, Marks, Membership, MembershipStore, Recipient,

@@ -13,18 +13,21 @@ pub struct Watcher {
     pub connection_id: ConnectionId,
     /// Whose connection it is.
     pub user_id: UserId,
+    /// When the connection last asked for this user (and was told their presence).
+    pub since: Millis,
 }
 
 #[async_trait]
 pub trait WatchStore: Send + Sync {
-    /// Makes `connection` (of `subscriber`) watch exactly `users` (≤ 100) until `expires_at`
-    /// (when the connection dies at the latest): what it watched before and is not in `users`
-    /// is forgotten.
+    /// Makes `connection` (of `subscriber`) watch exactly `users` (≤ 100) from `since` (it is
+    /// told their presence then) until `expires_at` (when the connection dies at the latest):
+    /// what it watched before and is not in `users` is forgotten.
     async fn watch(
         &self,
         connection: &ConnectionId,
         subscriber: &UserId,
         users: &[UserId],
+        since: Millis,
         expires_at: Millis,
     ) -> PortResult<()>;
 

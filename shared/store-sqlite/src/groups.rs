@@ -162,6 +162,7 @@ fn apply(conn: &Connection, change: GroupChange) -> Result<StoredMessage, ChatEr
     let group = read_group(conn, &conversation)?
         .filter(|g| !g.closed)
         .ok_or_else(|| ChatError::NotFound(format!("no open group {conversation}")))?;
+    let settings = change.settings_after(group.settings)?;
 
     let mut count = i64::from(group.member_count);
     for member in &change.members {
@@ -220,7 +221,6 @@ fn apply(conn: &Connection, change: GroupChange) -> Result<StoredMessage, ChatEr
         }
     }
     let name = change.name.as_ref().unwrap_or(&group.name);
-    let settings = change.settings.unwrap_or(group.settings);
     conn.prepare_cached(
         "UPDATE groups SET name = ?2, only_admins_send = ?3, only_admins_edit_info = ?4,
                            member_count = ?5, closed = ?6

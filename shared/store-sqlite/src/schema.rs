@@ -14,7 +14,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::rows::db;
 
 /// The schema version this code writes.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -133,6 +133,12 @@ CREATE TABLE IF NOT EXISTS watches (
 CREATE INDEX IF NOT EXISTS watches_by_user ON watches (user_id, connection_id);
 ";
 
+/// Version 3: when each watch was made (a reconnect within the presence grace is announced to
+/// the watchers who asked since the user left).
+const SCHEMA_V3: &str = "
+ALTER TABLE watches ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
+";
+
 /// Opens the one writable connection: WAL, `synchronous=FULL`, schema up to date.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, ChatError> {
     let mut conn = Connection::open(path).map_err(db("opening the database"))?;
@@ -186,6 +192,10 @@ fn migrate(conn: &mut Connection) -> Result<(), ChatError> {
     if version < 2 {
         tx.execute_batch(SCHEMA_V2)
             .map_err(db("migrate: schema v2"))?;
+    }
+    if version < 3 {
+        tx.execute_batch(SCHEMA_V3)
+            .map_err(db("migrate: schema v3"))?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(db("migrate: writing user_version"))?;

@@ -17,6 +17,7 @@ impl WatchStore for SqliteStore {
         connection: &ConnectionId,
         subscriber: &UserId,
         users: &[UserId],
+        since: Millis,
         expires_at: Millis,
     ) -> PortResult<()> {
         let (connection, subscriber) = (connection.to_string(), subscriber.to_string());
@@ -29,13 +30,19 @@ impl WatchStore for SqliteStore {
                 let mut insert = conn
                     .prepare_cached(
                         "INSERT OR REPLACE INTO watches
-                             (connection_id, user_id, subscriber_id, expires_at)
-                         VALUES (?1, ?2, ?3, ?4)",
+                             (connection_id, user_id, subscriber_id, expires_at, since)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
                     )
                     .map_err(db("watch: preparing"))?;
                 for user in &users {
                     insert
-                        .execute(params![connection, user, subscriber, expires_at.as_i64()])
+                        .execute(params![
+                            connection,
+                            user,
+                            subscriber,
+                            expires_at.as_i64(),
+                            since.as_i64()
+                        ])
                         .map_err(db("watch"))?;
                 }
                 Ok(())
@@ -47,24 +54,25 @@ impl WatchStore for SqliteStore {
         let user = user.to_string();
         self.readers
             .run(move |conn| {
-                let rows: Vec<(String, String)> = conn
+                let rows: Vec<(String, String, i64)> = conn
                     .prepare_cached(
-                        "SELECT connection_id, subscriber_id FROM watches
+                        "SELECT connection_id, subscriber_id, since FROM watches
                          WHERE user_id = ?1 AND expires_at > ?2 ORDER BY connection_id",
                     )
                     .and_then(|mut stmt| {
                         stmt.query_map(params![user, now.as_i64()], |row| {
-                            Ok((row.get(0)?, row.get(1)?))
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                         })?
                         .collect()
                     })
                     .map_err(db("watchers"))?;
                 rows.into_iter()
-                    .map(|(connection, subscriber)| {
+                    .map(|(connection, subscriber, since)| {
                         let corrupt = |e| ChatError::internal("corrupt value in table watches", e);
                         Ok(Watcher {
                             connection_id: ConnectionId::parse(&connection).map_err(corrupt)?,
                             user_id: UserId::parse(&subscriber).map_err(corrupt)?,
+                            since: Millis(since),
                         })
                     })
                     .collect()

@@ -160,10 +160,11 @@ impl DynamoStore {
         count: i64,
     ) -> PortResult<TransactWriteItem> {
         let name = change.name.as_ref().unwrap_or(&head.name);
-        let settings = change.settings.unwrap_or(GroupSettings {
+        let current = GroupSettings {
             only_admins_send: head.only_admins_send,
             only_admins_edit_info: head.only_admins_edit_info,
-        });
+        };
+        let settings = change.settings_after(current)?;
         let update = Update::builder()
             .table_name(&self.tables.conversations)
             .set_key(Some(keys::head(&stored.conversation_id)))

@@ -166,7 +166,7 @@ fn specs(tables: &Tables) -> [TableSpec<'_>; 7] {
                 hash: (watches::RANGE, S),
                 range: (watches::HASH, S),
                 all: false,
-                include: &["subscriber_id", "expires_at"],
+                include: &["subscriber_id", "expires_at", "since"],
             }],
             stream: false,
             ttl: true,

@@ -35,6 +35,9 @@ struct WatchItem {
     user_id: UserId,
     subscriber_id: UserId,
     expires_at: Millis,
+    /// When the connection asked (0 on items from before it was kept).
+    #[serde(default)]
+    since: Millis,
     #[serde(default)]
     ttl: i64,
 }
@@ -55,7 +58,7 @@ impl DynamoStore {
             .table_name(&self.tables.watches)
             .consistent_read(true)
             .key_condition_expression("#connection = :connection")
-            .projection_expression("#connection, #user, subscriber_id, expires_at")
+            .projection_expression("#connection, #user, subscriber_id, expires_at, since")
             .expression_attribute_names("#connection", HASH)
             .expression_attribute_names("#user", RANGE)
             .expression_attribute_values(":connection", s(connection))
@@ -78,6 +81,7 @@ impl WatchStore for DynamoStore {
         connection: &ConnectionId,
         subscriber: &UserId,
         users: &[UserId],
+        since: Millis,
         expires_at: Millis,
     ) -> PortResult<()> {
         let before: HashSet<UserId> = self.watched_by(connection).await?.into_iter().collect();
@@ -87,9 +91,10 @@ impl WatchStore for DynamoStore {
             .filter(|user| !wanted.contains(user))
             .map(|user| key(connection, user))
             .collect();
+        // Every watch of the set is written, the kept ones too: the connection is told each
+        // user's presence again now, which is what `since` records.
         let new: Vec<Item> = wanted
             .into_iter()
-            .filter(|user| !before.contains(*user))
             .map(|user| {
                 to_item(
                     "watch",
@@ -98,6 +103,7 @@ impl WatchStore for DynamoStore {
                         user_id: user.clone(),
                         subscriber_id: subscriber.clone(),
                         expires_at,
+                        since,
                         ttl: ttl_seconds(expires_at),
                     },
                 )
@@ -130,6 +136,7 @@ impl WatchStore for DynamoStore {
             found.extend(items.into_iter().map(|w| Watcher {
                 connection_id: w.connection_id,
                 user_id: w.subscriber_id,
+                since: w.since,
             }));
         }
         Ok(found)

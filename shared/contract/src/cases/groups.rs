@@ -9,7 +9,7 @@ use chat_domain::{
 };
 use chat_ports::{
     GroupChange, HistoryQuery, MarkCursor, MarkHolder, MemberChange, Membership, NewGroup,
-    Recipient,
+    Recipient, SettingsChange,
 };
 
 use crate::Stores;
@@ -224,9 +224,12 @@ pub async fn group_changes_are_stored_with_their_system_message_at_the_next_seq(
     };
     let mut promote = at(SystemKind::RoleChanged, vec![set_role], 4_000);
     promote.name = Some(name("Core"));
-    promote.settings = Some(GroupSettings {
-        only_admins_send: true,
-        only_admins_edit_info: false,
+    promote.settings = Some(SettingsChange {
+        from: GroupSettings::default(),
+        to: GroupSettings {
+            only_admins_send: true,
+            only_admins_edit_info: false,
+        },
     });
     assert_eq!(changed(&s, promote).await, 4);
     let info = s.groups.group(&conversation).await.expect("g");
@@ -309,6 +312,31 @@ pub async fn group_changes_past_the_cap_or_on_stale_members_store_nothing(s: Sto
             "{refused:?}"
         );
     }
+    // Settings decided on from a stale read (another admin's change landed): refused.
+    let mut stale = change(
+        &conversation,
+        &owner,
+        SystemKind::SettingsChanged,
+        Vec::new(),
+        2_000,
+    );
+    stale.settings = Some(SettingsChange {
+        from: GroupSettings {
+            only_admins_send: true,
+            only_admins_edit_info: false,
+        },
+        to: GroupSettings {
+            only_admins_send: true,
+            only_admins_edit_info: true,
+        },
+    });
+    let refused = s.groups.change_group(stale).await;
+    assert!(
+        matches!(refused, Err(ChatError::Conflict(_))),
+        "{refused:?}"
+    );
+    let info = s.groups.group(&conversation).await.expect("group");
+    assert_eq!(info.expect("exists").settings, GroupSettings::default());
     assert_eq!(history_seqs(&s, &conversation).await, [1]);
     assert_eq!(count(&s, &conversation).await, 9);
     let x_row = s.memberships.membership(&conversation, &x).await;

@@ -32,12 +32,19 @@ pub async fn watches_are_replaced_per_connection_and_expire(s: Stores) {
             &phone,
             &alice,
             &[carol.clone(), dave.clone()],
+            Millis(100),
             Millis(10_000),
         )
         .await
         .expect("watch");
     s.watches
-        .watch(&laptop, &bob, std::slice::from_ref(&carol), Millis(5_000))
+        .watch(
+            &laptop,
+            &bob,
+            std::slice::from_ref(&carol),
+            Millis(200),
+            Millis(5_000),
+        )
         .await
         .expect("watch");
     assert_eq!(
@@ -50,9 +57,32 @@ pub async fn watches_are_replaced_per_connection_and_expire(s: Stores) {
 
     // The phone's next set replaces the last: carol no more, bob now, dave still.
     s.watches
-        .watch(&phone, &alice, &[dave.clone(), bob.clone()], Millis(10_000))
+        .watch(
+            &phone,
+            &alice,
+            &[dave.clone(), bob.clone()],
+            Millis(300),
+            Millis(10_000),
+        )
         .await
         .expect("watch again");
+    // Each watch of the new set dates from it, the kept one (dave) too: it was told again.
+    for watched in [&dave, &bob] {
+        let watchers = s
+            .watches
+            .watchers(watched, Millis(1_000))
+            .await
+            .expect("watchers");
+        let since: Vec<Millis> = watchers.iter().map(|w| w.since).collect();
+        assert_eq!(since, [Millis(300)], "{watched}");
+    }
+    let carols = s
+        .watches
+        .watchers(&carol, Millis(1_000))
+        .await
+        .expect("watchers");
+    assert_eq!(carols.len(), 1);
+    assert_eq!(carols[0].since, Millis(200), "the laptop's, as it was made");
     assert_eq!(watching(&s, "w-carol", 1_000).await, ["w-bob@w-laptop="]);
     assert_eq!(watching(&s, "w-bob", 1_000).await, ["w-alice@w-phone="]);
     assert_eq!(watching(&s, "w-dave", 1_000).await, ["w-alice@w-phone="]);
@@ -64,7 +94,7 @@ pub async fn watches_are_replaced_per_connection_and_expire(s: Stores) {
     s.watches.unwatch(&phone).await.expect("unwatch again");
     // An empty set watches nobody.
     s.watches
-        .watch(&laptop, &bob, &[], Millis(5_000))
+        .watch(&laptop, &bob, &[], Millis(400), Millis(5_000))
         .await
         .expect("watch nobody");
     assert!(watching(&s, "w-carol", 1_000).await.is_empty());

@@ -13,7 +13,7 @@ use chat_domain::{
     ChatError, ConversationId, ConversationKind, GroupId, GroupName, GroupSettings, Millis, Role,
     SettingsPatch, SystemEvent, SystemKind, UserId,
 };
-use chat_ports::{GroupChange, GroupInfo, Membership, NewGroup};
+use chat_ports::{GroupChange, GroupInfo, Membership, NewGroup, SettingsChange};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
@@ -196,20 +196,47 @@ pub(super) async fn patch(
         .await?;
     }
     if let Some(patch) = body.settings {
-        let settings = patch.apply(group.settings);
-        if settings != group.settings {
-            let event = SystemEvent {
-                settings: Some(settings),
-                ..SystemEvent::of(SystemKind::SettingsChanged)
-            };
-            apply(api, &conversation, user, event, |change| {
-                change.settings = Some(settings)
-            })
-            .await?;
-        }
+        change_settings(api, &conversation, user, patch, group.settings).await?;
     }
     Ok(json::ok(
         &details_page(api, &conversation, user, None).await?,
+    ))
+}
+
+/// How often a settings change is tried against other admins' changes landing in between.
+const SETTINGS_ATTEMPTS: usize = 5;
+
+/// Applies `patch` onto the group's settings as the store has them: when another admin's
+/// change landed since `current` was read, it reads them again and reapplies, so both
+/// changes stay (a whole-settings write would undo theirs).
+async fn change_settings(
+    api: &HttpApiHandler,
+    conversation: &ConversationId,
+    actor: &UserId,
+    patch: SettingsPatch,
+    mut current: GroupSettings,
+) -> Result<(), ChatError> {
+    for _ in 0..SETTINGS_ATTEMPTS {
+        let to = patch.apply(current);
+        if to == current {
+            return Ok(());
+        }
+        let event = SystemEvent {
+            settings: Some(to),
+            ..SystemEvent::of(SystemKind::SettingsChanged)
+        };
+        let from = current;
+        let applied = apply(api, conversation, actor, event, |change| {
+            change.settings = Some(SettingsChange { from, to })
+        })
+        .await;
+        match applied {
+            Err(ChatError::Conflict(_)) => current = open_group(api, conversation).await?.settings,
+            other => return other,
+        }
+    }
+    Err(ChatError::conflict(
+        "the group's settings keep changing; read the group and try again",
     ))
 }
 

@@ -60,11 +60,12 @@ impl ConnectHandler {
             };
             match stored {
                 Ok(0) => {
-                    // Within the grace, the offline announcement is still pending and will
-                    // find them back: say nothing either way.
+                    // Back within the grace: the offline announcement is still pending and
+                    // will find them back, so the watchers who knew them online hear nothing.
+                    // Only those who asked since they left (and were told "offline") are told.
                     let returning = previously_seen
-                        .is_some_and(|seen| seen.plus_ms(self.settings.presence_grace_ms) > now);
-                    if !returning && let Err(err) = self.came_online(&caller, now).await {
+                        .filter(|seen| seen.plus_ms(self.settings.presence_grace_ms) > now);
+                    if let Err(err) = self.came_online(&caller, returning, now).await {
                         tracing::warn!(error = %err, "announcing presence failed");
                     }
                     reply::empty()
@@ -83,6 +84,7 @@ impl ConnectHandler {
     async fn came_online(
         &self,
         caller: &Caller,
+        asked_since: Option<Millis>,
         now: Millis,
     ) -> Result<(), chat_domain::ChatError> {
         let profile = self
@@ -90,6 +92,14 @@ impl ConnectHandler {
             .user(&caller.user_id)
             .await?
             .unwrap_or_else(|| chat_ports::UserProfile::new(caller.user_id.clone()));
-        announce(&*self.watches, &*self.pusher, &profile, true, now).await
+        announce(
+            &*self.watches,
+            &*self.pusher,
+            &profile,
+            true,
+            asked_since,
+            now,
+        )
+        .await
     }
 }

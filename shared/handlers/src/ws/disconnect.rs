@@ -48,12 +48,14 @@ impl DisconnectHandler {
 
     async fn forget(&self, caller: &Caller) -> Result<(), ChatError> {
         let now = self.clock.now();
+        // Last seen before the connection goes: a `$connect` that finds the user with no
+        // connection then reads when they left, and tells only those who asked since.
+        self.users.touch_last_seen(&caller.user_id, now).await?;
         let left = self
             .connections
             .remove_connection(&caller.user_id, &caller.connection_id, now)
             .await?;
         self.watches.unwatch(&caller.connection_id).await?;
-        self.users.touch_last_seen(&caller.user_id, now).await?;
         if left > 0 {
             return Ok(());
         }
@@ -83,6 +85,6 @@ impl DisconnectHandler {
             .await?
             .unwrap_or_else(|| chat_ports::UserProfile::new(caller.user_id.clone()));
         profile.last_seen_at = Some(profile.last_seen_at.map_or(now, |seen| seen.max(now)));
-        announce(&*self.watches, &*self.pusher, &profile, false, later).await
+        announce(&*self.watches, &*self.pusher, &profile, false, None, later).await
     }
 }

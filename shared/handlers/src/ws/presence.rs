@@ -86,6 +86,7 @@ impl PresenceHandler {
                 &caller.connection_id,
                 &caller.user_id,
                 &shown,
+                now,
                 now.plus_ms(MAX_CONNECTION_AGE_MS),
             )
             .await?;
