@@ -319,3 +319,34 @@ async fn two_admins_changing_different_settings_at_once_both_stay() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_owner_and_their_heir_leaving_at_once_leave_exactly_one_owner() {
+    let server = TestServer::start().await;
+    for round in 0..10 {
+        let group = server
+            .create_group("alice", "Handover", &["bob", "carol", "dave"])
+            .await;
+        let alice = server.http_as("alice").await;
+        let path = format!("/v1/conversations/{group}");
+        // bob, the only admin, is the heir.
+        let (status, _) = alice
+            .put(&format!("{path}/members/bob"), &json!({ "role": "admin" }))
+            .await;
+        assert_eq!(status, 200);
+        let bob = server.http_as("bob").await;
+        let (alice_leaves, bob_leaves) = (
+            format!("{path}/members/alice"),
+            format!("{path}/members/bob"),
+        );
+        let (a, b) = tokio::join!(alice.delete(&alice_leaves), bob.delete(&bob_leaves));
+        assert_eq!((a.0, b.0), (200, 200), "round {round}: {a:?} {b:?}");
+        let (status, details) = server.http_as("carol").await.get(&path).await;
+        assert_eq!(status, 200, "{details}");
+        let members = details["members"].as_array().expect("members");
+        let owners: Vec<&Value> = members.iter().filter(|m| m["role"] == "owner").collect();
+        let ids: Vec<&Value> = members.iter().map(|m| &m["user_id"]).collect();
+        assert_eq!(ids, ["carol", "dave"], "round {round}: {details}");
+        assert_eq!(owners.len(), 1, "round {round}: {details}");
+    }
+}

@@ -122,8 +122,9 @@ pub trait GroupStore: Send + Sync {
     /// Applies `change` and appends its system message, atomically. `BadRequest` when the
     /// group would pass `max_members`; `NotFound` when there is no such (open) group;
     /// `Conflict` when a member change no longer fits (adding a current member, removing or
-    /// changing the role of someone who is not one) or the settings are no longer
-    /// [`SettingsChange::from`]: the caller reads again and retries.
+    /// changing the role of someone who is not one, removing the owner while anyone else
+    /// stays) or the settings are no longer [`SettingsChange::from`]: the caller reads again
+    /// and retries.
     async fn change_group(&self, change: GroupChange) -> PortResult<StoredMessage>;
 
     /// The group's head: name, settings, counts, announced ticks. `None` for no such group.

@@ -156,6 +156,12 @@ fn create(
     append_new(conn, message)
 }
 
+fn changed_meanwhile(user: &UserId) -> ChatError {
+    ChatError::conflict(format!(
+        "the membership of {user} changed meanwhile; read the group again"
+    ))
+}
+
 fn apply(conn: &Connection, change: GroupChange) -> Result<StoredMessage, ChatError> {
     let conversation_id = change.message.conversation_id.clone();
     let conversation = conversation_id.to_string();
@@ -165,20 +171,28 @@ fn apply(conn: &Connection, change: GroupChange) -> Result<StoredMessage, ChatEr
     let settings = change.settings_after(group.settings)?;
 
     let mut count = i64::from(group.member_count);
+    let mut owner_removed = None;
     for member in &change.members {
-        let current = read_membership(conn, &conversation, member.user_id().as_str())?
-            .is_some_and(|m| m.is_current());
-        match (member, current) {
-            (MemberChange::Add { .. }, false) => count += 1,
-            (MemberChange::Remove { .. }, true) => count -= 1,
-            (MemberChange::SetRole { .. }, true) => {}
-            (_, _) => {
-                return Err(ChatError::conflict(format!(
-                    "the membership of {} changed meanwhile; read the group again",
-                    member.user_id()
-                )));
+        let row = read_membership(conn, &conversation, member.user_id().as_str())?
+            .filter(Membership::is_current);
+        match (member, &row) {
+            (MemberChange::Add { .. }, None) => count += 1,
+            (MemberChange::Remove { .. }, Some(row)) => {
+                count -= 1;
+                if row.role == Role::Owner {
+                    owner_removed = Some(member.user_id());
+                }
             }
+            (MemberChange::SetRole { .. }, Some(_)) => {}
+            (_, _) => return Err(changed_meanwhile(member.user_id())),
         }
+    }
+    // The owner goes only with the group's last member: one who became the owner since the
+    // caller read their role is refused, and the caller reads again.
+    if let Some(owner) = owner_removed
+        && count > 0
+    {
+        return Err(changed_meanwhile(owner));
     }
     if count > i64::from(change.max_members) {
         return Err(ChatError::bad_request(format!(

@@ -135,8 +135,11 @@ impl DynamoStore {
             self.message_put(&stored)?,
             self.idempotency_put(&stored)?,
         ];
+        // The owner goes only with the group's last member: one who became the owner since
+        // the caller read their role fails the condition, and the caller reads again.
+        let closing = count == 0;
         for member in &change.members {
-            items.push(self.member_write(&stored, member)?);
+            items.push(self.member_write(&stored, member, closing)?);
         }
         let result = self
             .client
@@ -204,6 +207,7 @@ impl DynamoStore {
         &self,
         stored: &StoredMessage,
         member: &MemberChange,
+        closing: bool,
     ) -> PortResult<TransactWriteItem> {
         let table = &self.tables.memberships;
         let seq = stored.seq.get();
@@ -243,8 +247,15 @@ impl DynamoStore {
                 .expression_attribute_names("#role", "role")
                 .expression_attribute_values(":role", s(role.as_str())),
         };
+        let current = "attribute_exists(#user) AND attribute_not_exists(#left)";
+        let item = match member {
+            MemberChange::Remove { .. } if !closing => item
+                .condition_expression(format!("{current} AND #member_role <> :owner"))
+                .expression_attribute_names("#member_role", "role")
+                .expression_attribute_values(":owner", s(Role::Owner.as_str())),
+            _ => item.condition_expression(current),
+        };
         let update = item
-            .condition_expression("attribute_exists(#user) AND attribute_not_exists(#left)")
             .expression_attribute_names("#user", memberships::RANGE)
             .expression_attribute_names("#left", LEFT_SEQ)
             .build()

@@ -301,10 +301,12 @@ pub async fn group_changes_past_the_cap_or_on_stale_members_store_nothing(s: Sto
         user_id: y.clone(),
         role: Role::Admin,
     };
+    // And the owner, while others stay (who became the owner meanwhile reads again).
     for stale in [
         vec![add(&members[0])],
         vec![add(&x), stranger_role],
         vec![remove(&y)],
+        vec![remove(&owner)],
     ] {
         let refused = attempt(stale).await;
         assert!(

@@ -141,7 +141,7 @@ pub(super) async fn remove(
     let target = UserId::parse(raw_target)?;
     let me = group_member(api, &conversation, user).await?;
     if &target == user {
-        leave(api, &conversation, &me).await?;
+        leave_as_read(api, &conversation, me).await?;
     } else {
         admins_only(&me, "remove members")?;
         let them = current_target(api, &conversation, &target).await?;
@@ -162,6 +162,27 @@ pub(super) async fn remove(
         "conversation_id": conversation,
         "removed": target,
     })))
+}
+
+/// How often a leave is tried against role changes landing in between.
+const LEAVE_ATTEMPTS: usize = 3;
+
+/// `me` leaves; when the store refuses because `me` became the owner meanwhile (the owner
+/// handed the group over while `me` was leaving), `me` is read again and leaves as that.
+async fn leave_as_read(
+    api: &HttpApiHandler,
+    conversation: &ConversationId,
+    mut me: chat_ports::Membership,
+) -> Result<(), ChatError> {
+    for _ in 1..LEAVE_ATTEMPTS {
+        match leave(api, conversation, &me).await {
+            Err(ChatError::Conflict(_)) => {
+                me = group_member(api, conversation, &me.user_id).await?
+            }
+            done => return done,
+        }
+    }
+    leave(api, conversation, &me).await
 }
 
 /// `me` leaves. An owner first hands the group to its successor (demoting themselves to admin
