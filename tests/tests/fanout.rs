@@ -108,7 +108,18 @@ async fn throttled_posts_are_retried_and_arrive_exactly_once() {
         device.expect_silence().await;
     }
     // And the throttling was real: of any three posts in a row, one is refused.
-    let id = owner.connection_id().await;
+    // Percent-encoded as the SDK sends it: an id is base64, so it may hold `/` and `+`.
+    let id: String = owner
+        .connection_id()
+        .await
+        .chars()
+        .map(|c| match c {
+            '/' => "%2F".to_string(),
+            '+' => "%2B".to_string(),
+            '=' => "%3D".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
     let http = reqwest::Client::new();
     let mut statuses = Vec::new();
     for _ in 0..3 {
