@@ -5,7 +5,7 @@
 //! devices hear of it (`conversation_deleted`, `message_deleted`).
 
 use chat_domain::events::ServerEvent;
-use chat_domain::{ChatError, ConversationId, Seq, UserId};
+use chat_domain::{ChatError, ConversationId, UserId};
 use lambda_http::{Body, Response};
 use serde_json::json;
 
@@ -51,10 +51,7 @@ pub(super) async fn message(
     raw_seq: &str,
 ) -> Result<Response<Body>, ChatError> {
     let conversation = ConversationId::parse(raw_id)?;
-    let seq = raw_seq
-        .parse::<u64>()
-        .map_err(|_| ChatError::bad_request("the seq in the path must be a number"))
-        .and_then(Seq::new)?;
+    let seq = json::path_seq(raw_seq)?;
     let visible = reader(&*api.memberships, &conversation, user).await?;
     if !visible.contains(seq.get()) || seq.get() > last_seq(api, &conversation).await? {
         return Err(ChatError::NotFound(format!(

@@ -1,6 +1,6 @@
 //! JSON answers and the protocol's error body `{"error": {"code", "message"}}`.
 
-use chat_domain::ChatError;
+use chat_domain::{ChatError, Seq};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -27,6 +27,13 @@ pub(crate) fn required<T>(field: &str, value: Option<T>) -> Result<T, ChatError>
 }
 
 /// The request's JSON body as `T`, or a `bad_request` saying what is wrong with it.
+/// A message's seq from a path segment (`.../messages/{seq}`).
+pub(crate) fn path_seq(raw: &str) -> Result<Seq, ChatError> {
+    raw.parse::<u64>()
+        .map_err(|_| ChatError::bad_request("the seq in the path must be a number"))
+        .and_then(Seq::new)
+}
+
 pub(crate) fn body<T: DeserializeOwned>(request: &lambda_http::Request) -> Result<T, ChatError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.is_empty() {

@@ -37,10 +37,7 @@ pub(super) async fn receipts(
     request: &Request,
 ) -> Result<Response<Body>, ChatError> {
     let conversation = ConversationId::parse(raw_id)?;
-    let seq = raw_seq
-        .parse::<u64>()
-        .map_err(|_| ChatError::bad_request("the seq in the path must be a number"))
-        .and_then(Seq::new)?;
+    let seq = json::path_seq(raw_seq)?;
     let cursor = request
         .query_string_parameters()
         .first("cursor")
