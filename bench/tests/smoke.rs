@@ -218,6 +218,8 @@ fn cost_smoke_meters_ours_and_the_baselines_direct_and_in_a_group() {
             "api_gateway_connection_minutes",
             "lambda",
             "sns",
+            "s3",
+            "http_api",
         ]
         .iter()
         .map(|k| d[*k].as_f64().expect("a price"))

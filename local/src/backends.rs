@@ -9,16 +9,20 @@ use anyhow::Context;
 use chat_aws::{
     ApiGatewayPusher, DynamoStore, RequestMeter, Tables, create_tables, management_client_metered,
 };
+use chat_aws::{PlatformApps, S3BlobStore, SnsPushNotifier, s3_client, sns_client};
 use chat_ports::{
-    ChatStore, ConnectionPusher, ConnectionStore, GroupStore, HiddenStore, MembershipStore,
-    MessageStore, UserStore, WatchStore,
+    BlobKey, BlobStore, ChatStore, Clock, ConnectionPusher, ConnectionStore, DeviceStore,
+    GroupStore, HiddenStore, MediaStore, MembershipStore, MessageStore, PushLedger, PushNotifier,
+    SystemClock, UserStore, WatchStore,
 };
 use chat_store_sqlite::{Change, SqliteStore};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use crate::blobs::LocalBlobStore;
 use crate::config::{Backend, Config};
 use crate::faults::PerUserLookups;
 use crate::gateway::Registry;
+use crate::pushes::{LocalPushNotifier, PushLog, Recorded};
 use crate::router::STAGE;
 use crate::streams::StreamPoller;
 
@@ -31,9 +35,32 @@ pub(crate) struct Ports {
     pub users: Arc<dyn UserStore>,
     pub watches: Arc<dyn WatchStore>,
     pub hidden: Arc<dyn HiddenStore>,
+    pub media: Arc<dyn MediaStore>,
+    pub devices: Arc<dyn DeviceStore>,
+    pub ledger: Arc<dyn PushLedger>,
     pub pusher: Arc<dyn ConnectionPusher>,
     /// Where the stream handler's records come from.
     pub changes: Changes,
+    /// The media bytes: chat-local's own S3-faithful store, or S3 (moto, LocalStack, AWS).
+    pub blobs: Arc<dyn BlobStore>,
+    /// Where uploads to chat-local's own URLs are announced (the embedded backend only; on
+    /// `--backend aws` the upload URLs are watched instead).
+    pub uploads: Option<tokio::sync::broadcast::Receiver<BlobKey>>,
+    /// chat-local's own blob store, whose URLs it serves (the embedded backend only).
+    pub local_blobs: Option<Arc<LocalBlobStore>>,
+    /// Push: recorded locally, or through SNS (and recorded).
+    pub push: Arc<dyn PushNotifier>,
+    /// What was pushed, for `GET /dev/pushes`.
+    pub pushes: Arc<PushLog>,
+}
+
+/// The media and push side of a backend.
+struct Extras {
+    blobs: Arc<dyn BlobStore>,
+    uploads: Option<tokio::sync::broadcast::Receiver<BlobKey>>,
+    local_blobs: Option<Arc<LocalBlobStore>>,
+    push: Arc<dyn PushNotifier>,
+    pushes: Arc<PushLog>,
 }
 
 /// The ordered source of message changes that the stream handler fans out.
@@ -53,7 +80,12 @@ pub(crate) struct StreamSource {
 }
 
 impl Ports {
-    fn from_store<S>(store: Arc<S>, pusher: Arc<dyn ConnectionPusher>, changes: Changes) -> Ports
+    fn from_store<S>(
+        store: Arc<S>,
+        pusher: Arc<dyn ConnectionPusher>,
+        changes: Changes,
+        extras: Extras,
+    ) -> Ports
     where
         S: ChatStore + 'static,
     {
@@ -64,9 +96,17 @@ impl Ports {
             groups: store.clone(),
             users: store.clone(),
             watches: store.clone(),
-            hidden: store,
+            hidden: store.clone(),
+            media: store.clone(),
+            devices: store.clone(),
+            ledger: store,
             pusher,
             changes,
+            blobs: extras.blobs,
+            uploads: extras.uploads,
+            local_blobs: extras.local_blobs,
+            push: extras.push,
+            pushes: extras.pushes,
         }
     }
 }
@@ -96,10 +136,28 @@ async fn backend_ports(
             // Opening creates the directory and the schema: blocking file I/O, done once.
             let store = tokio::task::spawn_blocking(move || SqliteStore::open(&data_dir)).await??;
             let changes = Changes::Feed(store.changes()?);
+            let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+            let media_dir = config.data_dir.join("media");
+            let base_url = format!("http://{addr}");
+            let blob_clock = clock.clone();
+            let blobs = tokio::task::spawn_blocking(move || {
+                LocalBlobStore::open(media_dir, base_url, blob_clock)
+            })
+            .await??;
+            let blobs = Arc::new(blobs);
+            let pushes = Arc::new(PushLog::default());
+            let extras = Extras {
+                uploads: Some(blobs.uploads()),
+                blobs: blobs.clone(),
+                local_blobs: Some(blobs),
+                push: Arc::new(LocalPushNotifier::new(pushes.clone(), clock)),
+                pushes,
+            };
             Ok(Ports::from_store(
                 Arc::new(store),
                 registry.clone(),
                 changes,
+                extras,
             ))
         }
         Backend::Aws => aws_ports(config, addr, meter).await,
@@ -143,5 +201,96 @@ async fn aws_ports(
     let management =
         management_client_metered(&sdk_config, &format!("http://{addr}/{STAGE}"), meter);
     let pusher: Arc<dyn ConnectionPusher> = Arc::new(ApiGatewayPusher::new(management));
-    Ok(Ports::from_store(store, pusher, Changes::Stream(stream)))
+    let extras = aws_extras(config, &sdk_config, meter).await?;
+    Ok(Ports::from_store(
+        store,
+        pusher,
+        Changes::Stream(stream),
+        extras,
+    ))
+}
+
+/// S3 and SNS on the same endpoint as DynamoDB: the media bucket, and the platform
+/// applications (created on an emulator with `--create-tables` when none are named).
+async fn aws_extras(
+    config: &Config,
+    sdk_config: &aws_config::SdkConfig,
+    meter: Option<&RequestMeter>,
+) -> anyhow::Result<Extras> {
+    let mut s3 = s3_client(sdk_config, None);
+    let mut sns = sns_client(sdk_config);
+    if let Some(meter) = meter {
+        s3 = aws_sdk_s3::Client::from_conf(
+            s3.config().to_builder().interceptor(meter.clone()).build(),
+        );
+        sns = aws_sdk_sns::Client::from_conf(
+            sns.config().to_builder().interceptor(meter.clone()).build(),
+        );
+    }
+    let emulator = config.aws_endpoint_url.is_some();
+    let mut apps = PlatformApps {
+        fcm: config.fcm_platform_application_arn.clone(),
+        apns: config.apns_platform_application_arn.clone(),
+    };
+    if config.create_tables {
+        create_bucket(&s3, &config.media_bucket).await?;
+        if emulator {
+            if apps.fcm.is_none() {
+                apps.fcm = Some(create_platform_app(&sns, config, "GCM").await?);
+            }
+            if apps.apns.is_none() {
+                apps.apns = Some(create_platform_app(&sns, config, "APNS_SANDBOX").await?);
+            }
+        }
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let pushes = Arc::new(PushLog::default());
+    Ok(Extras {
+        blobs: Arc::new(S3BlobStore::new(s3, config.media_bucket.clone())),
+        uploads: None,
+        local_blobs: None,
+        push: Arc::new(Recorded {
+            inner: Arc::new(SnsPushNotifier::new(sns, apps)),
+            log: pushes.clone(),
+            clock,
+        }),
+        pushes,
+    })
+}
+
+/// Creates the bucket unless it exists (ours already, from an earlier start).
+async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<()> {
+    match s3.create_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let mine = err.as_service_error().is_some_and(|e| {
+                e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+            });
+            if mine {
+                Ok(())
+            } else {
+                Err(anyhow::Error::new(err).context(format!("creating the bucket {bucket}")))
+            }
+        }
+    }
+}
+
+/// A platform application on an emulator (its credential is never used: nothing is delivered).
+async fn create_platform_app(
+    sns: &aws_sdk_sns::Client,
+    config: &Config,
+    platform: &str,
+) -> anyhow::Result<String> {
+    let name = format!("{}-{}", config.table_prefix, platform.to_ascii_lowercase());
+    let created = sns
+        .create_platform_application()
+        .name(&name)
+        .platform(platform)
+        .attributes("PlatformCredential", "emulator-credential")
+        .send()
+        .await
+        .with_context(|| format!("creating the SNS platform application {name}"))?;
+    created
+        .platform_application_arn
+        .context("CreatePlatformApplication answered no ARN")
 }

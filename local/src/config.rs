@@ -59,6 +59,23 @@ pub struct Config {
     #[arg(long, env = "CHAT_LOCAL_CREATE_TABLES")]
     pub create_tables: bool,
 
+    /// With `--backend aws`: the media bucket (created with `--create-tables`).
+    #[arg(long, env = "CHAT_MEDIA_BUCKET", default_value = "chat-local-media")]
+    pub media_bucket: String,
+
+    /// With `--backend aws`: the SNS platform application for FCM devices. With
+    /// `--create-tables` on an emulator endpoint and none given, one is created.
+    #[arg(long, env = "CHAT_FCM_PLATFORM_APPLICATION_ARN")]
+    pub fcm_platform_application_arn: Option<String>,
+
+    /// With `--backend aws`: the SNS platform application for APNs devices (as for FCM).
+    #[arg(long, env = "CHAT_APNS_PLATFORM_APPLICATION_ARN")]
+    pub apns_platform_application_arn: Option<String>,
+
+    /// At most one push notification per device and conversation this often.
+    #[arg(long, env = "CHAT_PUSH_QUIET", default_value = "3s", value_parser = humantime::parse_duration)]
+    pub push_quiet: Duration,
+
     /// The most members a group may have (the deployment's `MaxGroupMembers`).
     #[arg(long, env = "CHAT_MAX_GROUP_MEMBERS", default_value_t = ChatSettings::default().max_group_members)]
     pub max_group_members: u32,
@@ -119,6 +136,10 @@ impl Config {
             aws_endpoint_url: None,
             table_prefix: "chat-local".to_string(),
             create_tables: false,
+            media_bucket: "chat-local-media".to_string(),
+            fcm_platform_application_arn: None,
+            apns_platform_application_arn: None,
+            push_quiet: Duration::from_secs(3),
             max_group_members: ChatSettings::default().max_group_members,
             typing_max_members: ChatSettings::default().typing_max_members,
             recall_window: Duration::from_millis(
@@ -145,6 +166,8 @@ impl Config {
             // that and one write interval means every connection of the user is gone.
             online_window_ms: ms(self.idle_timeout) + ms(self.activity_write_interval),
             activity_write_interval_ms: ms(self.activity_write_interval),
+            push_quiet_ms: ms(self.push_quiet),
+            ..ChatSettings::default()
         }
     }
 }

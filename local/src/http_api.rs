@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::body::{Body as AxumBody, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -56,8 +57,12 @@ pub(crate) async fn invoke(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_refused(&rejection),
+    };
     let Some(user) = bearer(&headers).and_then(|token| state.app.verifier.verify(token).ok())
     else {
         // API Gateway's JWT authorizer answers this itself, without invoking the Lambda.
@@ -123,6 +128,11 @@ fn http_event(
             })
             .or_insert_with(|| value.to_string());
     }
+    // API Gateway sets these itself, whatever the client sent (it is reached at its own
+    // domain only), and `lambda_http` builds the request's URI from them, panicking on one it
+    // cannot parse: a client's `Host: a b` must not reach it.
+    header_map.insert("host".into(), state.domain_name.clone());
+    header_map.insert("x-forwarded-proto".into(), "http".into());
     let query = uri.query().unwrap_or("");
     let mut parameters: HashMap<String, String> = HashMap::new();
     for (key, value) in url_pairs(query) {
@@ -190,6 +200,17 @@ fn decode(component: &str) -> String {
     percent_encoding::percent_decode_str(&spaced)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// A body that could not be read (over the host's limit, or cut short), in the protocol's
+/// error body rather than axum's plain text.
+fn body_refused(rejection: &BytesRejection) -> Response {
+    let message = format!("the request body was refused: {}", rejection.body_text());
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        error_response(&ChatError::too_large(message))
+    } else {
+        error_response(&ChatError::bad_request(message))
+    }
 }
 
 fn error_response(err: &ChatError) -> Response {

@@ -10,14 +10,18 @@
 //! This crate holds no business rule: every decision about chat lives in `chat-handlers`.
 
 mod backends;
+pub mod blobs;
 mod config;
 mod faults;
 mod gateway;
 mod http_api;
 mod instruments;
+mod openapi;
+mod pushes;
 mod router;
 mod serve;
 mod streams;
+mod uploads;
 mod wiring;
 
 use std::net::SocketAddr;

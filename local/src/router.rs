@@ -15,11 +15,12 @@ use crate::wiring::App;
 pub(crate) const STAGE: &str = "local";
 
 pub(crate) fn router(app: Arc<App>, addr: SocketAddr) -> Router {
+    let media = app.local_blobs.clone().map(crate::blobs::routes);
     let state = crate::gateway::GatewayState {
         app,
         domain_name: addr.to_string(),
     };
-    Router::new()
+    let router = Router::new()
         .route("/local", get(socket::upgrade))
         .route(
             "/local/@connections/{connection_id}",
@@ -28,7 +29,13 @@ pub(crate) fn router(app: Arc<App>, addr: SocketAddr) -> Router {
                 .delete(management::delete_connection),
         )
         .route("/dev/token", post(http_api::dev_token))
+        .route("/dev/pushes", get(crate::pushes::list))
+        .route("/v1/openapi.yaml", get(crate::openapi::spec))
         .route("/v1", any(http_api::invoke))
         .route("/v1/{*rest}", any(http_api::invoke))
-        .with_state(state)
+        .with_state(state);
+    match media {
+        Some(media) => router.merge(media),
+        None => router,
+    }
 }

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use chat_auth::{Secret, TokenIssuer, TokenVerifier};
 use chat_handlers::{
     Activity, AuthorizerHandler, ConnectHandler, DefaultHandler, Delivery, DisconnectHandler,
-    HttpApiHandler, PresenceHandler, RecallHandler, ReceiptHandler, SendHandler, StreamHandler,
-    SyncHandler, TypingHandler, TypingThrottle,
+    HttpApiHandler, MediaChecker, Notifier, PresenceHandler, RecallHandler, ReceiptHandler,
+    SendHandler, StreamHandler, SyncHandler, TypingHandler, TypingThrottle,
 };
-use chat_ports::{Clock, SystemClock};
+use chat_imaging::RasterImages;
+use chat_ports::{BlobStore, Clock, SystemClock};
 
 use crate::backends::Changes;
 use crate::config::Config;
@@ -45,6 +46,10 @@ pub(crate) struct App {
     pub invocations: Option<InvocationMeter>,
     /// Throttling of `@connections` posts, when a test asks for it.
     pub throttle: crate::faults::Throttle,
+    /// What push would have sent (`GET /dev/pushes`).
+    pub pushes: Arc<crate::pushes::PushLog>,
+    /// chat-local's own media URLs (the embedded backend), served at `/local-media/`.
+    pub local_blobs: Option<Arc<crate::blobs::LocalBlobStore>>,
 }
 
 impl App {
@@ -69,6 +74,28 @@ impl App {
             Changes::Stream(_) => Delivery::DirectInline,
         };
         let settings = config.settings();
+        // The `media` Lambda's check, run here after each upload.
+        let checker = Arc::new(MediaChecker {
+            media: ports.media.clone(),
+            blobs: ports.blobs.clone(),
+            images: Arc::new(RasterImages::default()),
+        });
+        let mut ports = ports;
+        // The check runs until the store's upload channel closes (the server stopped).
+        let upload_checks = ports.uploads.take().map(|uploads| {
+            crate::uploads::check_uploads(uploads, checker.clone(), instruments.invocations.clone())
+        });
+        // Without chat-local's own URLs nothing tells it of an upload: watch the URLs it hands out.
+        let presigning: Arc<dyn BlobStore> = if upload_checks.is_some() {
+            ports.blobs.clone()
+        } else {
+            Arc::new(crate::uploads::Watched {
+                inner: ports.blobs.clone(),
+                checker,
+                clock: clock.clone(),
+                invocations: instruments.invocations.clone(),
+            })
+        };
         // One per process, as in a Lambda container: last seen on activity at most once a
         // minute per user.
         let activity = Arc::new(Activity::new(&settings));
@@ -100,6 +127,7 @@ impl App {
                 delivery,
                 users: ports.users.clone(),
                 activity: activity.clone(),
+                media: ports.media.clone(),
             },
             receipt: ReceiptHandler {
                 messages: ports.messages.clone(),
@@ -137,6 +165,8 @@ impl App {
                 clock: clock.clone(),
                 settings,
                 delivery,
+                media: ports.media.clone(),
+                blobs: ports.blobs.clone(),
             },
             sync: SyncHandler {
                 messages: ports.messages.clone(),
@@ -156,6 +186,10 @@ impl App {
                 connections: ports.connections.clone(),
                 hidden: ports.hidden.clone(),
                 pusher: ports.pusher.clone(),
+                media: ports.media.clone(),
+                blobs: presigning,
+                devices: ports.devices.clone(),
+                push: ports.push.clone(),
                 clock: clock.clone(),
                 settings,
             },
@@ -168,12 +202,25 @@ impl App {
                 pusher: ports.pusher.clone(),
                 clock: clock.clone(),
                 delivery,
+                notifier: Some(Arc::new(Notifier {
+                    memberships: ports.memberships.clone(),
+                    messages: ports.messages.clone(),
+                    users: ports.users.clone(),
+                    connections: ports.connections.clone(),
+                    devices: ports.devices.clone(),
+                    ledger: ports.ledger.clone(),
+                    push: ports.push.clone(),
+                    clock: clock.clone(),
+                    settings,
+                })),
             }),
             clock,
             idle_timeout: config.idle_timeout,
             max_connection_age: config.max_connection_age,
             invocations: instruments.invocations.clone(),
             throttle: crate::faults::Throttle::every(config.fault_throttle_every),
+            pushes: ports.pushes.clone(),
+            local_blobs: ports.local_blobs.clone(),
         };
         Ok((app, ports.changes))
     }

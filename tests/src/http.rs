@@ -77,8 +77,13 @@ impl HttpClient {
         let response = request.send().await.expect("HTTP request");
         let status = response.status().as_u16();
         let text = response.text().await.expect("HTTP body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|err| panic!("{method} {path} answered non-JSON ({err}): {text}"));
+        // `204 No Content` has no body; everything else answers JSON.
+        let body = if status == 204 && text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|err| panic!("{method} {path} answered non-JSON ({err}): {text}"))
+        };
         (status, body)
     }
 }

@@ -3,6 +3,7 @@
 //! file under `tests/tests/` builds on these three pieces.
 
 mod http;
+pub mod media;
 pub mod scenarios;
 mod server;
 mod ws;

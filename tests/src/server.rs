@@ -43,6 +43,7 @@ impl TestServer {
             config.backend = Backend::Aws;
             config.aws_endpoint_url = Some(endpoint);
             config.table_prefix = format!("e2e{:016x}", rand_suffix());
+            config.media_bucket = format!("{}-media", config.table_prefix);
             config.create_tables = true;
             adjust(config);
         })

@@ -71,6 +71,22 @@ impl WsClient {
         }
     }
 
+    /// The next event of `kind`, past system messages (a group's creation reaches a device
+    /// that connected before the stream consumer got to it, on `--backend aws`).
+    pub async fn expect_past_system(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self.next_event().await;
+            if event["type"] == "message" && event.get("system").is_some() {
+                continue;
+            }
+            assert_eq!(
+                event["type"], kind,
+                "expected a `{kind}` event, got {event}"
+            );
+            return event;
+        }
+    }
+
     /// The next event, which must have `type` = `kind`.
     pub async fn expect(&mut self, kind: &str) -> Value {
         let event = self.next_event().await;

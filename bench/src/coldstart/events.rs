@@ -1,5 +1,6 @@
-//! The first invocation each function gets in a cold-start run: the event API Gateway or the
-//! stream mapping would send, small, and one that exercises the function's real path.
+//! The first invocation each function gets in a cold-start run: the event API Gateway, the
+//! stream mapping or the media bucket's notification would send, small, and one that
+//! exercises the function's real path.
 
 use serde_json::{Value, json};
 
@@ -26,7 +27,49 @@ fn websocket(route_key: &str, event_type: &str, body: Option<&str>, now_ms: i64)
     })
 }
 
-/// The event for function `name` (`hello-lambda` is the reference).
+/// The media bucket's notification of one upload (`s3:ObjectCreated:Put` on `key`), as S3
+/// sends it to the `media` function.
+pub fn object_created(bucket: &str, key: &str, size: u64, now_ms: i64) -> Value {
+    let time = humantime::format_rfc3339_millis(
+        std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis(u64::try_from(now_ms).unwrap_or(0)),
+    )
+    .to_string();
+    json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": "us-east-1",
+            "eventTime": time,
+            "eventName": "ObjectCreated:Put",
+            "userIdentity": { "principalId": "AWS:AROACOLDSTART:device" },
+            "requestParameters": { "sourceIPAddress": "127.0.0.1" },
+            "responseElements": {
+                "x-amz-request-id": "C0LD5TART0000001",
+                "x-amz-id-2": "cold-start-request-id-2"
+            },
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "Uploads",
+                "bucket": {
+                    "name": bucket,
+                    "ownerIdentity": { "principalId": "A1COLDSTART" },
+                    "arn": format!("arn:aws:s3:::{bucket}")
+                },
+                "object": {
+                    "key": key,
+                    "size": size,
+                    "eTag": "0123456789abcdef0123456789abcdef",
+                    "sequencer": "0065F0C0LD5TART0"
+                }
+            }
+        }]
+    })
+}
+
+/// The event for function `name` (`hello-lambda` is the reference). The `media` function's
+/// comes from [`object_created`], for an upload the bench makes first; without one (no AWS
+/// endpoint) it gets a notification of a key nobody announced.
 pub fn for_function(name: &str, token: &str, now_ms: i64) -> Value {
     match name {
         "authorizer" => json!({
@@ -88,6 +131,12 @@ pub fn for_function(name: &str, token: &str, now_ms: i64) -> Value {
             "isBase64Encoded": false
         }),
         "stream" => json!({ "Records": [] }),
+        "media" => object_created(
+            "coldstart-media",
+            "uploads/m00000000000000000000000000000000",
+            1,
+            now_ms,
+        ),
         _ => json!({ "hello": "world" }),
     }
 }

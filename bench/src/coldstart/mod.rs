@@ -7,7 +7,10 @@
 //! `GET /runtime/invocation/next` (init), to its first answer (init plus one invocation, which
 //! for most functions includes a DynamoDB round trip to `--aws-endpoint`), and its peak RSS
 //! (`VmHWM`). The arm64 binaries are measured for size only: this machine cannot run them.
-//! Each function sees a Lambda-like certificate store (`certs.rs`).
+//! Each function sees a Lambda-like certificate store (`certs.rs`), the memory size
+//! `template.yaml` gives it, and a media bucket on the emulator (`MEDIA_BUCKET`). The `media`
+//! function's first event reports a photo the bench uploaded just before, with its media
+//! record: the check reads it back, makes its thumbnail and settles the record.
 
 mod certs;
 mod events;
@@ -25,7 +28,7 @@ use certs::{CertLayout, CertStore};
 use runtime_api::RuntimeApi;
 
 /// The functions, by binary name, and the reference last.
-const FUNCTIONS: [&str; 12] = [
+const FUNCTIONS: [&str; 13] = [
     "authorizer",
     "connect",
     "disconnect",
@@ -38,6 +41,7 @@ const FUNCTIONS: [&str; 12] = [
     "default",
     "http-api",
     "stream",
+    "media",
 ];
 const REFERENCE: &str = "hello-lambda";
 const JWT_SECRET: &str = "cold-start-secret-cold-start-secret-0123";
@@ -118,8 +122,8 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
         bin_dir.display(),
         args.cert_layout
     );
-    let table_prefix = match &args.aws_endpoint {
-        Some(endpoint) => Some(create_tables(endpoint).await?),
+    let fixtures = match &args.aws_endpoint {
+        Some(endpoint) => Some(Fixtures::create(endpoint).await?),
         None => {
             println!(
                 "coldstart: no --aws-endpoint/MOTO_ENDPOINT: answer times need DynamoDB and are skipped"
@@ -144,18 +148,32 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
         let mut answers_ms = Vec::new();
         let mut outcomes = Vec::new();
         let mut rss = Vec::new();
-        for _ in 0..runs {
+        for run in 0..runs {
             let now_ms = report::epoch_ms();
-            api.arm(events::for_function(name, &token, now_ms));
-            let sample = cold_start(
+            let upload = match (*name, &fixtures) {
+                ("media", Some(fixtures)) => Some(fixtures.upload(run).await?),
+                _ => None,
+            };
+            let event = match (&upload, &fixtures) {
+                (Some(upload), Some(fixtures)) => {
+                    events::object_created(&fixtures.bucket, &upload.key, upload.size, now_ms)
+                }
+                _ => events::for_function(name, &token, now_ms),
+            };
+            api.arm(event);
+            let mut sample = cold_start(
                 &binary,
                 api_addr,
                 &api,
                 &args,
-                table_prefix.as_deref(),
+                fixtures.as_ref(),
                 certs.as_ref(),
             )
             .await?;
+            if let (Some(upload), Some(fixtures)) = (&upload, &fixtures) {
+                let state = fixtures.state_of(&upload.media_id).await?;
+                sample.outcome = format!("{} ({state})", sample.outcome);
+            }
             inits.extend(sample.init_ms);
             answers_ms.extend(sample.answer_ms);
             rss.extend(sample.peak_rss_kb);
@@ -209,7 +227,7 @@ async fn cold_start(
     api_addr: std::net::SocketAddr,
     api: &RuntimeApi,
     args: &ColdstartArgs,
-    table_prefix: Option<&str>,
+    fixtures: Option<&Fixtures>,
     certs: Option<&CertStore>,
 ) -> anyhow::Result<Sample> {
     let name = binary
@@ -221,7 +239,10 @@ async fn cold_start(
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            (crate::cost::pricing::lambda_memory_gb(name) * 1024.0).to_string(),
+        )
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
@@ -229,7 +250,14 @@ async fn cold_start(
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("TABLE_PREFIX", table_prefix.unwrap_or("coldstart"))
+        .env(
+            "TABLE_PREFIX",
+            fixtures.map_or("coldstart", |f| f.prefix.as_str()),
+        )
+        .env(
+            "MEDIA_BUCKET",
+            fixtures.map_or("coldstart-media", |f| f.bucket.as_str()),
+        )
         .env("WEBSOCKET_MANAGEMENT_ENDPOINT", "http://127.0.0.1:9/prod")
         .env("JWT_SECRET", JWT_SECRET)
         .stdin(Stdio::null())
@@ -291,24 +319,115 @@ fn token() -> anyhow::Result<String> {
     Ok(issuer.issue(&alice, chat_domain::Millis(report::epoch_ms()), 3600)?)
 }
 
-/// Fresh tables on the emulator, so the first invocations do their real work.
-async fn create_tables(endpoint: &str) -> anyhow::Result<String> {
-    let prefix = format!("cold{}", report::epoch_ms());
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+/// Fresh tables and a media bucket on the emulator, so the first invocations do their real
+/// work; and the clients that put an upload there before each cold start of `media`.
+struct Fixtures {
+    prefix: String,
+    bucket: String,
+    s3: aws_sdk_s3::Client,
+    store: chat_aws::DynamoStore,
+}
+
+/// A photo in the bucket with its media record, as `POST /v1/media` and the device's PUT
+/// leave it.
+struct Upload {
+    media_id: chat_domain::MediaId,
+    key: String,
+    size: u64,
+}
+
+impl Fixtures {
+    async fn create(endpoint: &str) -> anyhow::Result<Fixtures> {
+        let prefix = format!("cold{}", report::epoch_ms());
+        let credentials = aws_sdk_dynamodb::config::Credentials::new(
             "testing",
             "testing",
             None,
             None,
             "chat-bench",
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    chat_aws::create_tables(&client, &chat_aws::Tables::from_prefix(&prefix)).await?;
-    Ok(prefix)
+        );
+        let region = aws_sdk_dynamodb::config::Region::new("us-east-1");
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(region.clone())
+            .credentials_provider(credentials.clone())
+            .endpoint_url(endpoint)
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        let tables = chat_aws::Tables::from_prefix(&prefix);
+        chat_aws::create_tables(&client, &tables).await?;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .region(region)
+                .credentials_provider(credentials)
+                .endpoint_url(endpoint)
+                .force_path_style(true)
+                .build(),
+        );
+        let bucket = format!("{prefix}-media");
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .with_context(|| format!("creating the bucket {bucket}"))?;
+        Ok(Fixtures {
+            prefix,
+            bucket,
+            s3,
+            store: chat_aws::DynamoStore::new(client, tables),
+        })
+    }
+
+    /// Upload `run`: a distinct 640 × 480 PNG of `alice`'s, announced (its pending record)
+    /// and stored under its upload key.
+    async fn upload(&self, run: usize) -> anyhow::Result<Upload> {
+        use chat_ports::MediaStore;
+        let photo = crate::cost::media::photo(1000 + u32::try_from(run).unwrap_or(0));
+        let sha256 = chat_domain::Sha256::of(&photo);
+        let alice = chat_domain::UserId::parse("alice")?;
+        let media_id = chat_domain::MediaId::for_upload(&alice, &sha256);
+        let size = photo.len() as u64;
+        let record = chat_ports::MediaRecord {
+            media_id: media_id.clone(),
+            uploader: alice,
+            content_type: chat_domain::ContentType::parse("image/png")?,
+            size,
+            sha256,
+            state: chat_ports::MediaState::Pending,
+            created_at: chat_domain::Millis(report::epoch_ms()),
+            width: None,
+            height: None,
+            thumbnail: None,
+            uses: Vec::new(),
+        };
+        self.store.create_media(&record).await?;
+        let key = format!("uploads/{media_id}");
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("image/png")
+            .body(photo.into())
+            .send()
+            .await
+            .with_context(|| format!("putting {key}"))?;
+        Ok(Upload {
+            media_id,
+            key,
+            size,
+        })
+    }
+
+    /// The media record's state after the check (`verified` when it ran to the end).
+    async fn state_of(&self, id: &chat_domain::MediaId) -> anyhow::Result<&'static str> {
+        use chat_ports::MediaStore;
+        Ok(self
+            .store
+            .media(id)
+            .await?
+            .map_or("no record", |record| record.state.as_str()))
+    }
 }
 
 fn print_table(figures: &[FunctionFigures]) {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::pricing::Measured;
+use super::pricing::{DirectS3, Measured};
 use crate::ws::{Socket, connect};
 
 /// API Gateway meters WebSocket messages in 32 KB units.
@@ -33,6 +33,8 @@ pub struct MeteredServer {
     meter: RequestMeter,
     pub invocations: InvocationMeter,
     frames: Arc<Frames>,
+    /// S3 requests the clients make themselves, and the URLs they were handed.
+    direct_s3: DirectS3Counter,
     /// Its data directory (unused by the AWS backend's data, but the config wants one).
     _data_dir: tempfile::TempDir,
 }
@@ -40,6 +42,15 @@ pub struct MeteredServer {
 impl MeteredServer {
     /// Starts chat-local on `endpoint` with tables named after `scenario` (fresh every run).
     pub async fn start(endpoint: &str, scenario: &str) -> anyhow::Result<MeteredServer> {
+        MeteredServer::start_with(endpoint, scenario, |_| {}).await
+    }
+
+    /// [`MeteredServer::start`] with settings of the scenario's own (`adjust`).
+    pub async fn start_with(
+        endpoint: &str,
+        scenario: &str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<MeteredServer> {
         let data_dir = tempfile::tempdir()?;
         let prefix = format!("{scenario}x{:08x}", rand_suffix());
         let mut config = Config::ephemeral(data_dir.path().to_path_buf());
@@ -47,10 +58,13 @@ impl MeteredServer {
         config.aws_endpoint_url = Some(endpoint.to_string());
         config.table_prefix = prefix.clone();
         config.create_tables = true;
+        // A bucket of the run's own (created with the tables), as the tables are.
+        config.media_bucket = format!("{prefix}-media");
         // Each user sends one message a minute, the activity write interval: in that steady
         // state a user's frame is their first of the minute and rewrites last seen. A run
         // takes seconds, so a 1 ms interval makes every frame pay it, as there.
         config.activity_write_interval = std::time::Duration::from_millis(1);
+        adjust(&mut config);
         let meter = RequestMeter::for_tables(&Tables::from_prefix(&prefix));
         let invocations = InvocationMeter::default();
         let instruments = Instruments {
@@ -65,8 +79,22 @@ impl MeteredServer {
             meter,
             invocations,
             frames: Arc::new(Frames::default()),
+            direct_s3: DirectS3Counter::default(),
             _data_dir: data_dir,
         })
+    }
+
+    /// Counts S3 requests and presigned URLs outside the server's SDK clients.
+    pub fn direct_s3(&self) -> &DirectS3Counter {
+        &self.direct_s3
+    }
+
+    /// Invocations of `function` so far.
+    pub fn invocations_of(&self, function: &str) -> u64 {
+        self.invocations
+            .snapshot()
+            .get(function)
+            .map_or(0, |t| t.invocations)
     }
 
     /// Everything counted so far.
@@ -76,6 +104,7 @@ impl MeteredServer {
             aws: self.meter.snapshot(),
             api_gateway_messages: self.frames.units.load(Ordering::Relaxed),
             lambda: self.invocations.snapshot(),
+            s3_direct: self.direct_s3.snapshot(),
         }
     }
 
@@ -107,12 +136,7 @@ impl MeteredServer {
     /// Waits until the stream consumer has handled what came before (its invocation count
     /// stops moving), so each phase is charged its own stream batches.
     pub async fn settle(&self) {
-        let stream_batches = || {
-            self.invocations
-                .snapshot()
-                .get("stream")
-                .map_or(0, |t| t.invocations)
-        };
+        let stream_batches = || self.invocations_of("stream");
         let mut last = stream_batches();
         let mut quiet = 0;
         for _ in 0..40 {
@@ -126,6 +150,19 @@ impl MeteredServer {
         }
     }
 
+    /// `client` sends `frame` (a `send`) and awaits its `ack`, then waits until the stream
+    /// function handled the message: one stream invocation per message, as at sparse real
+    /// traffic (back to back, a poll can find several records and bill one invocation).
+    pub async fn send_one(&self, client: &Client, frame: serde_json::Value) -> anyhow::Result<()> {
+        let before = self.invocations_of("stream");
+        client.send_and_await_ack(frame).await?;
+        wait_for(|| {
+            (self.invocations_of("stream") <= before)
+                .then(|| "the stream function never handled an acknowledged message".to_string())
+        })
+        .await
+    }
+
     pub fn stop(&self) {
         self.server.stop();
     }
@@ -133,6 +170,46 @@ impl MeteredServer {
 
 fn rand_suffix() -> u32 {
     (crate::report::epoch_ms() as u32).wrapping_mul(2_654_435_761)
+}
+
+/// What [`DirectS3`] counts, as it happens.
+#[derive(Default)]
+pub struct DirectS3Counter {
+    device_puts: AtomicU64,
+    device_gets: AtomicU64,
+    presigned_puts: AtomicU64,
+    presigned_gets: AtomicU64,
+}
+
+impl DirectS3Counter {
+    /// A device PUT its bytes to a presigned URL.
+    pub fn device_put(&self) {
+        self.device_puts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A device GET a presigned URL.
+    pub fn device_get(&self) {
+        self.device_gets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The server handed out a presigned upload URL.
+    pub fn presigned_put(&self) {
+        self.presigned_puts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The server handed out a presigned download URL.
+    pub fn presigned_get(&self) {
+        self.presigned_gets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> DirectS3 {
+        DirectS3 {
+            device_puts: self.device_puts.load(Ordering::Relaxed),
+            device_gets: self.device_gets.load(Ordering::Relaxed),
+            presigned_puts: self.presigned_puts.load(Ordering::Relaxed),
+            presigned_gets: self.presigned_gets.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Frames the clients sent and received, in API Gateway's units.

@@ -19,6 +19,10 @@ async fn main() -> Result<(), Error> {
         connections: adapters.store.clone(),
         hidden: adapters.store.clone(),
         pusher: adapters.pusher()?,
+        media: adapters.store.clone(),
+        blobs: adapters.blobs()?,
+        devices: adapters.store.clone(),
+        push: adapters.push_notifier(),
         clock: adapters.clock.clone(),
         settings: adapters.settings,
     });

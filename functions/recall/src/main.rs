@@ -19,6 +19,8 @@ async fn main() -> Result<(), Error> {
         clock: adapters.clock.clone(),
         settings: adapters.settings,
         delivery: Delivery::DirectInline,
+        media: adapters.store.clone(),
+        blobs: adapters.blobs()?,
     })
     .await
 }

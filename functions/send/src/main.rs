@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
         delivery: Delivery::DirectInline,
         users: adapters.store.clone(),
         activity: adapters.activity.clone(),
+        media: adapters.store.clone(),
     })
     .await
 }

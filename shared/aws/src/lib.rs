@@ -23,3 +23,8 @@ pub use pusher::{
 };
 pub use s3::{MAX_PRESIGN_EXPIRY, S3BlobStore, s3_client};
 pub use sns::{PlatformApps, SnsPushNotifier};
+
+/// An SNS client over `sdk_config` (build it once per process).
+pub fn sns_client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(sdk_config)
+}

@@ -1,6 +1,9 @@
-//! The `BlobStore` over S3: media bytes never pass through a Lambda. A device uploads with a
-//! presigned PUT and downloads with a presigned GET; the handlers only ask [`S3BlobStore`] for
-//! those URLs and, once the device says it is done, for the stored size.
+//! The `BlobStore` over S3: a device's media bytes never pass through a request handler. A
+//! device uploads with a presigned PUT and downloads with a presigned GET; the handlers ask
+//! [`S3BlobStore`] for those URLs and, once the device says it is done, for the stored size or
+//! the digest of what was really stored. The check after upload (the `media` function) also
+//! reads a blob (`fetch`, capped), stores what it makes of it (`put`: a thumbnail) and deletes
+//! an upload it rejects (`delete`).
 //!
 //! The upload URL is signed with the content type, the length and the SHA-256 the device
 //! announced (`x-amz-checksum-sha256`, which S3 checks against the bytes it receives), so S3
@@ -13,6 +16,15 @@
 //! presigned URLs, so a later expiry is cut to that and the [`PresignedRequest::expires_at`]
 //! returned is the real one. The signing time and the expiry come from one [`Clock`], so the
 //! two always agree.
+//!
+//! `digest` is a `GetObject` whose body is hashed as it streams in ([`body`]): the size and
+//! SHA-256 of the bytes S3 holds, whatever the device announced. It is what proves an upload
+//! on any backend, moto included (which takes any bytes through a presigned PUT). `fetch` is a
+//! `GetObject` refused with `too_large` on its `Content-Length` before the body is read, and
+//! read under the same cap. Both answer `None` for `NoSuchKey` (which, like a HEAD's 404,
+//! needs `s3:ListBucket`; a missing bucket is `NoSuchBucket` here, a fault). `put` is a
+//! `PutObject` with the content type and length; `delete` a `DeleteObject`, which S3 answers
+//! 204 whether or not the key existed.
 //!
 //! `stored_size` is a `HeadObject`. S3 answers 404 for a missing key only to callers allowed
 //! `s3:ListBucket` on the bucket, and 403 to the others: the IAM policy of a function using it
@@ -27,13 +39,17 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::RequestChecksumCalculation;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::presigning::{PresignedRequest as SdkPresigned, PresigningConfig};
+use aws_sdk_s3::primitives::ByteStream;
 use chat_domain::{ChatError, Millis};
 use chat_ports::{
-    BlobKey, BlobStore, Clock, PortResult, PresignedRequest, SystemClock, UploadSpec,
+    BlobDigest, BlobKey, BlobStore, Clock, PortResult, PresignedRequest, SystemClock, UploadSpec,
 };
 
 use crate::errors::internal;
+
+mod body;
 
 /// The longest expiry S3 accepts for a SigV4 presigned URL: seven days.
 pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -237,6 +253,78 @@ impl BlobStore for S3BlobStore {
                 }),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(err) => Err(internal(format!("head {}", key.0), err)),
+        }
+    }
+
+    async fn digest(&self, key: &BlobKey) -> PortResult<Option<BlobDigest>> {
+        match self.get(key).await? {
+            Some(object) => body::digest(object.body, key).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn fetch(&self, key: &BlobKey, max_bytes: u64) -> PortResult<Option<Vec<u8>>> {
+        let Some(object) = self.get(key).await? else {
+            return Ok(None);
+        };
+        // Refused on the announced length before a byte of the body is read; the body is
+        // still read under the cap, so a length S3 did not announce cannot get past it.
+        let announced = object
+            .content_length()
+            .and_then(|length| u64::try_from(length).ok());
+        if announced.is_some_and(|length| length > max_bytes) {
+            return Err(body::too_large(key, max_bytes));
+        }
+        body::read_capped(object.body, max_bytes, key)
+            .await
+            .map(Some)
+    }
+
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
+        let length = i64::try_from(bytes.len()).map_err(|_| ChatError::Internal {
+            context: format!("put {}: {} bytes", key.0, bytes.len()),
+            cause: None,
+        })?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key.0)
+            .content_type(content_type)
+            .content_length(length)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| internal(format!("put {}", key.0), e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &BlobKey) -> PortResult<()> {
+        // S3 answers 204 for a key that does not exist: nothing to tell apart.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&key.0)
+            .send()
+            .await
+            .map_err(|e| internal(format!("delete {}", key.0), e))?;
+        Ok(())
+    }
+}
+
+impl S3BlobStore {
+    /// `GetObject`: the object with its body still unread, or `None` for `NoSuchKey`.
+    async fn get(&self, key: &BlobKey) -> PortResult<Option<GetObjectOutput>> {
+        let got = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key.0)
+            .send()
+            .await;
+        match got {
+            Ok(object) => Ok(Some(object)),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(err) => Err(internal(format!("get {}", key.0), err)),
         }
     }
 }

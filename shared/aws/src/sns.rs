@@ -15,26 +15,39 @@
 //! 3. if the endpoint was deleted between the two (`NotFound`), start again once.
 //!
 //! A token that moves to another user keeps its endpoint ARN: the caller must forget the
-//! previous owner's registration of the same address.
+//! previous owner's registration of the same address. Step 2 reads whose it was from the
+//! endpoint's `CustomUserData` (`{user}/{device}`, written by step 2 of an earlier `register`),
+//! and `register` answers it as [`Registration::previous_owner`] when it names another user or
+//! device than the caller; a new endpoint, one without our note, or one whose note does not
+//! parse has none.
 //!
-//! `notify` publishes one message for all platforms (see [`payload`]). A disabled endpoint
+//! `unregister` is `DeleteEndpoint`, which SNS answers with success for an endpoint that does
+//! not exist; a `NotFound` (which SNS does not send today) is taken as success too.
+//!
+//! `notify` publishes one message for all platforms, with SNS's reserved mobile message
+//! attributes for the collapse id, TTLs and APNs headers (see [`payload`]). A disabled endpoint
 //! (`EndpointDisabled`: SNS heard from the provider that the token is dead) is an answer,
 //! [`NotifyOutcome::EndpointDisabled`], and so is a deleted one (`NotFound`): either way
 //! nothing will ever arrive there, and the caller drops it. Throttling and transient faults
 //! are retried by the SDK's standard retry policy; anything else is `ChatError::Internal`.
 
+mod owner;
 mod payload;
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
+use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::operation::create_platform_endpoint::CreatePlatformEndpointError;
 use aws_sdk_sns::operation::get_endpoint_attributes::GetEndpointAttributesError;
 use aws_sdk_sns::operation::publish::PublishError;
 use aws_sdk_sns::operation::set_endpoint_attributes::SetEndpointAttributesError;
+use aws_sdk_sns::types::MessageAttributeValue;
 use chat_domain::{ChatError, DeviceId, UserId};
-use chat_ports::{Notification, NotifyOutcome, Platform, PortResult, PushEndpoint, PushNotifier};
+use chat_ports::{
+    Notification, NotifyOutcome, Platform, PortResult, PushEndpoint, PushNotifier, Registration,
+};
 
 use crate::errors::internal;
 
@@ -113,9 +126,14 @@ impl SnsPushNotifier {
         }
     }
 
-    /// Step 2: makes the endpoint hold `token`, enabled, with `user_data`. `false` when the
-    /// endpoint does not exist (any more).
-    async fn make_current(&self, arn: &str, token: &str, user_data: &str) -> PortResult<bool> {
+    /// Step 2: makes the endpoint hold `token`, enabled, with `user_data`. `None` when the
+    /// endpoint does not exist (any more); else the `CustomUserData` it held before.
+    async fn make_current(
+        &self,
+        arn: &str,
+        token: &str,
+        user_data: &str,
+    ) -> PortResult<Option<Previous>> {
         let read = self
             .client
             .get_endpoint_attributes()
@@ -130,12 +148,15 @@ impl SnsPushNotifier {
                     Some(GetEndpointAttributesError::NotFoundException(_))
                 ) =>
             {
-                return Ok(false);
+                return Ok(None);
             }
             Err(err) => return Err(internal(format!("get_endpoint_attributes {arn}"), err)),
         };
+        let previous = Previous {
+            user_data: attributes.get(CUSTOM_USER_DATA).cloned(),
+        };
         if is_current(&attributes, token, user_data) {
-            return Ok(true);
+            return Ok(Some(previous));
         }
         let written = self
             .client
@@ -147,24 +168,25 @@ impl SnsPushNotifier {
             .send()
             .await;
         match written {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(Some(previous)),
             Err(err)
                 if matches!(
                     err.as_service_error(),
                     Some(SetEndpointAttributesError::NotFoundException(_))
                 ) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(err) => Err(internal(format!("set_endpoint_attributes {arn}"), err)),
         }
     }
 }
 
-/// What `register` writes into `CustomUserData`: whose device the endpoint is, for people
-/// reading the SNS console (SNS itself never reads it).
-fn custom_user_data(user: &UserId, device: &DeviceId) -> String {
-    format!("{user}/{device}")
+/// What an existing endpoint held before step 2 made it ours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Previous {
+    /// Its `CustomUserData`, if it had any.
+    user_data: Option<String>,
 }
 
 fn platform_name(platform: Platform) -> &'static str {
@@ -203,18 +225,25 @@ impl PushNotifier for SnsPushNotifier {
         device: &DeviceId,
         platform: Platform,
         token: &str,
-    ) -> PortResult<PushEndpoint> {
+    ) -> PortResult<Registration> {
         let app = self.application(platform)?;
-        let user_data = custom_user_data(user, device);
+        let user_data = owner::custom_user_data(user, device);
         // Two rounds: the endpoint may be deleted between creating and checking it.
         for _ in 0..2 {
             let arn = self.create_endpoint(app, token, &user_data).await?;
-            if self.make_current(&arn, token, &user_data).await? {
-                return Ok(PushEndpoint {
-                    user_id: user.clone(),
-                    device_id: device.clone(),
-                    platform,
-                    address: arn,
+            if let Some(previous) = self.make_current(&arn, token, &user_data).await? {
+                return Ok(Registration {
+                    endpoint: PushEndpoint {
+                        user_id: user.clone(),
+                        device_id: device.clone(),
+                        platform,
+                        address: arn,
+                    },
+                    previous_owner: owner::previous_owner(
+                        previous.user_data.as_deref(),
+                        user,
+                        device,
+                    ),
                 });
             }
             tracing::debug!(%arn, "platform endpoint deleted while registering; creating it again");
@@ -225,20 +254,41 @@ impl PushNotifier for SnsPushNotifier {
         })
     }
 
+    async fn unregister(&self, endpoint: &PushEndpoint) -> PortResult<()> {
+        let deleted = self
+            .client
+            .delete_endpoint()
+            .endpoint_arn(&endpoint.address)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            // Not in the operation's error list (SNS answers success for a missing endpoint),
+            // but what every other endpoint operation says for one: the same outcome.
+            Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("NotFound") => Ok(()),
+            Err(err) => Err(internal(
+                format!("delete_endpoint {}", endpoint.address),
+                err,
+            )),
+        }
+    }
+
     async fn notify(
         &self,
         endpoint: &PushEndpoint,
         notification: &Notification,
     ) -> PortResult<NotifyOutcome> {
-        let message = payload::publish_message(notification)?;
-        let published = self
+        let payload = payload::publish_payload(notification)?;
+        let mut publish = self
             .client
             .publish()
             .target_arn(&endpoint.address)
             .message_structure("json")
-            .message(message)
-            .send()
-            .await;
+            .message(payload.message);
+        for (name, value) in payload.attributes {
+            publish = publish.message_attributes(name, string_attribute(value)?);
+        }
+        let published = publish.send().await;
         match published {
             Ok(_) => Ok(NotifyOutcome::Sent),
             Err(err) => match err.as_service_error() {
@@ -249,6 +299,15 @@ impl PushNotifier for SnsPushNotifier {
             },
         }
     }
+}
+
+/// A message attribute of data type `String`.
+fn string_attribute(value: String) -> PortResult<MessageAttributeValue> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| internal("message attribute", e))
 }
 
 #[cfg(test)]

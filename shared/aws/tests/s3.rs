@@ -5,7 +5,8 @@
 //! `Content-Length` and `Content-Type` match what was signed. What AWS does with each is
 //! written next to the test that meets it; what we can check here is our side of it: that
 //! every header pinning the bytes is signed, and sent as a header (S3 ignores a checksum in the
-//! query string).
+//! query string); and that `digest`, which reads what was really stored, catches bytes that
+//! moto let through, so the check after upload holds on moto as on AWS.
 
 mod support;
 
@@ -13,8 +14,10 @@ use std::sync::Arc;
 
 use base64::Engine;
 use chat_aws::{MAX_PRESIGN_EXPIRY, S3BlobStore, s3_client};
-use chat_domain::Millis;
-use chat_ports::{BlobKey, BlobStore, Clock, PresignedRequest, SystemClock, UploadSpec};
+use chat_domain::{ChatError, Millis};
+use chat_ports::{
+    BlobDigest, BlobKey, BlobStore, Clock, PresignedRequest, SystemClock, UploadSpec,
+};
 use sha2::{Digest, Sha256};
 
 const MINUTE_MS: i64 = 60 * 1_000;
@@ -57,6 +60,14 @@ async fn put(request: &PresignedRequest, body: Vec<u8>) -> reqwest::Response {
         put = put.header(name, value);
     }
     put.body(body).send().await.expect("PUT reaches moto")
+}
+
+/// What `digest` must answer for `bytes`.
+fn digest_of(bytes: &[u8]) -> BlobDigest {
+    BlobDigest {
+        size: u64::try_from(bytes.len()).expect("size"),
+        sha256: chat_domain::Sha256::of(bytes),
+    }
 }
 
 /// A clock that always reads the same instant.
@@ -189,6 +200,167 @@ async fn moto_does_not_check_the_bytes_of_a_presigned_put() {
     let response = put(&other, b"other".to_vec()).await;
     assert_eq!(response.status(), 200, "moto refused: tighten this test");
     assert_eq!(store.stored_size(&key).await.expect("stored size"), Some(5));
+    // What was really stored, whatever the URL was signed for.
+    assert_eq!(
+        store.digest(&key).await.expect("digest"),
+        Some(digest_of(b"other"))
+    );
+}
+
+/// The point of `digest`: a device sends other bytes of the announced length through the
+/// upload URL with every header exactly as signed. AWS refuses that (400 `BadDigest`: the body
+/// does not hash to the signed `x-amz-checksum-sha256`); moto stores it and answers 200. The
+/// size then matches the announcement and only the SHA-256 tells, so the check after upload
+/// compares the digest, not the size, and catches it on moto too.
+#[tokio::test]
+async fn digest_reveals_other_bytes_sent_through_the_upload_url_with_its_exact_headers() {
+    let store = fresh_store().await;
+    let key = BlobKey("media/m-swapped".into());
+    let announced = b"the bytes the device announced".to_vec();
+    let spec = spec_for(&announced, "image/png");
+    let upload = store
+        .presign_put(&key, &spec, SystemClock.now().plus_ms(MINUTE_MS))
+        .await
+        .expect("presign PUT");
+
+    let mut sent = announced.clone();
+    sent.reverse();
+    assert_eq!(sent.len(), announced.len());
+    let response = put(&upload, sent.clone()).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "moto refused a body that does not match the signed checksum: test the refusal instead"
+    );
+
+    let digest = store
+        .digest(&key)
+        .await
+        .expect("digest")
+        .expect("an object");
+    assert_eq!(digest, digest_of(&sent));
+    assert_eq!(digest.size, spec.size, "same length: the size cannot tell");
+    assert_ne!(digest.sha256, chat_domain::Sha256::of(&announced));
+    // And the size HEAD reports agrees with the announcement: only reading the bytes tells.
+    assert_eq!(
+        store.stored_size(&key).await.expect("stored size"),
+        Some(spec.size)
+    );
+}
+
+#[tokio::test]
+async fn put_then_digest_fetch_and_delete_round_trip() {
+    let store = fresh_store().await;
+    let key = BlobKey("thumbs/m-roundtrip.jpg".into());
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    store
+        .put(&key, bytes.clone(), "image/jpeg")
+        .await
+        .expect("put");
+
+    assert_eq!(
+        store.stored_size(&key).await.expect("stored size"),
+        Some(300_000)
+    );
+    assert_eq!(
+        store.digest(&key).await.expect("digest"),
+        Some(digest_of(&bytes))
+    );
+    let fetched = store
+        .fetch(&key, 300_000)
+        .await
+        .expect("fetch")
+        .expect("an object");
+    assert_eq!(fetched, bytes, "exactly the cap is allowed");
+
+    // A device downloading it gets the content type `put` stored.
+    let download = store
+        .presign_get(&key, SystemClock.now().plus_ms(MINUTE_MS))
+        .await
+        .expect("presign GET");
+    let response = reqwest::get(&download.url).await.expect("GET reaches moto");
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/jpeg")
+    );
+
+    store.delete(&key).await.expect("delete");
+    assert_eq!(store.stored_size(&key).await.expect("stored size"), None);
+    assert_eq!(store.digest(&key).await.expect("digest"), None);
+    assert_eq!(store.fetch(&key, 1_000).await.expect("fetch"), None);
+}
+
+#[tokio::test]
+async fn an_empty_blob_has_a_digest_and_fetches_as_nothing() {
+    let store = fresh_store().await;
+    let key = BlobKey("media/m-empty".into());
+    store
+        .put(&key, Vec::new(), "application/octet-stream")
+        .await
+        .expect("put");
+    assert_eq!(
+        store.digest(&key).await.expect("digest"),
+        Some(digest_of(b""))
+    );
+    assert_eq!(store.fetch(&key, 0).await.expect("fetch"), Some(Vec::new()));
+}
+
+#[tokio::test]
+async fn a_missing_key_has_no_digest_and_fetches_as_none() {
+    let store = fresh_store().await;
+    let key = BlobKey("media/never-uploaded".into());
+    assert_eq!(store.digest(&key).await.expect("digest"), None);
+    assert_eq!(store.fetch(&key, 1_000).await.expect("fetch"), None);
+}
+
+#[tokio::test]
+async fn fetch_refuses_a_blob_over_the_cap() {
+    let store = fresh_store().await;
+    let key = BlobKey("media/m-big".into());
+    store
+        .put(&key, vec![1u8; 4_097], "image/png")
+        .await
+        .expect("put");
+    let err = store
+        .fetch(&key, 4_096)
+        .await
+        .expect_err("one byte over the cap");
+    assert!(matches!(err, ChatError::TooLarge(_)), "{err:?}");
+    // The blob is still there: refusing to read it deletes nothing.
+    assert_eq!(
+        store.stored_size(&key).await.expect("stored size"),
+        Some(4_097)
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_missing_key_is_not_an_error() {
+    let store = fresh_store().await;
+    let key = BlobKey("media/never-there".into());
+    store.delete(&key).await.expect("delete a missing key");
+    store
+        .put(&key, b"x".to_vec(), "text/plain")
+        .await
+        .expect("put");
+    store.delete(&key).await.expect("delete");
+    store.delete(&key).await.expect("delete again");
+}
+
+#[tokio::test]
+async fn a_missing_bucket_is_a_fault_not_a_missing_blob() {
+    let client = s3_client(&support::moto_sdk_config(), Some(&support::moto_endpoint()));
+    let store = S3BlobStore::new(
+        client,
+        format!("chat-absent-{:016x}", rand::random::<u64>()),
+    );
+    let key = BlobKey("media/anything".into());
+    let err = store.digest(&key).await.expect_err("no such bucket");
+    assert!(err.is_internal(), "{err:?}");
+    let err = store.fetch(&key, 10).await.expect_err("no such bucket");
+    assert!(err.is_internal(), "{err:?}");
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! drift: the embedded SQLite store and DynamoDB (on moto) answer exactly the same cases.
 //!
 //! The cases assert only through the port traits (`ConnectionStore`, `MessageStore`,
-//! `MembershipStore`, `GroupStore`, `UserStore`), never through a backend's tables. A backend runs them all
+//! `MembershipStore`, `GroupStore`, `UserStore`, `WatchStore`, `HiddenStore`, `MediaStore`,
+//! `DeviceStore`, `PushLedger`), never through a backend's tables. A backend runs them all
 //! with one line in a test file:
 //!
 //! ```text
@@ -18,8 +19,8 @@
 use std::sync::Arc;
 
 use chat_ports::{
-    ChatStore, ConnectionStore, GroupStore, HiddenStore, MembershipStore, MessageStore, UserStore,
-    WatchStore,
+    ChatStore, ConnectionStore, DeviceStore, GroupStore, HiddenStore, MediaStore, MembershipStore,
+    MessageStore, PushLedger, UserStore, WatchStore,
 };
 
 pub mod cases;
@@ -35,6 +36,9 @@ pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub watches: Arc<dyn WatchStore>,
     pub hidden: Arc<dyn HiddenStore>,
+    pub media: Arc<dyn MediaStore>,
+    pub devices: Arc<dyn DeviceStore>,
+    pub pushes: Arc<dyn PushLedger>,
 }
 
 impl Stores {
@@ -50,7 +54,10 @@ impl Stores {
             groups: store.clone(),
             users: store.clone(),
             watches: store.clone(),
-            hidden: store,
+            hidden: store.clone(),
+            media: store.clone(),
+            devices: store.clone(),
+            pushes: store,
         }
     }
 }
@@ -104,6 +111,14 @@ macro_rules! contract_suite {
             unknown_user_is_none,
             users_answers_a_page_of_profiles_leaving_unknown_ones_out,
             watches_are_replaced_per_connection_and_expire,
+            muting_is_kept_on_the_membership_until_unmuted,
+            media_is_created_once_settled_and_started_over_when_rejected,
+            media_uses_are_a_set_of_messages,
+            devices_are_put_replaced_listed_and_removed,
+            a_user_keeps_at_most_ten_devices,
+            push_targets_are_the_users_with_devices_and_their_preview_setting,
+            push_targets_of_a_page_of_100_users_in_one_call,
+            the_push_ledger_claims_once_per_message_and_coalesces_bursts,
         );
     };
 }

@@ -71,6 +71,10 @@ pub struct SendFrame {
     pub client_msg_id: Option<String>,
     pub body: Option<String>,
     pub media_id: Option<String>,
+    /// For video: an image the sender uploaded as its poster.
+    pub thumbnail_media_id: Option<String>,
+    /// For audio and video: its length, as the client measured it.
+    pub duration_ms: Option<u64>,
     pub reply_to: Option<u64>,
 }
 
@@ -81,6 +85,8 @@ pub struct SendCommand {
     pub client_msg_id: ClientMsgId,
     pub body: Option<Body>,
     pub media_id: Option<MediaId>,
+    pub thumbnail_media_id: Option<MediaId>,
+    pub duration_ms: Option<u64>,
     pub reply_to: Option<Seq>,
 }
 
@@ -115,12 +121,24 @@ impl SendFrame {
                 "a message needs a `body` or a `media_id`",
             ));
         }
+        let thumbnail_media_id = self
+            .thumbnail_media_id
+            .as_deref()
+            .map(MediaId::parse)
+            .transpose()?;
+        if media_id.is_none() && (thumbnail_media_id.is_some() || self.duration_ms.is_some()) {
+            return Err(ChatError::bad_request(
+                "`thumbnail_media_id` and `duration_ms` describe a `media_id`",
+            ));
+        }
         let reply_to = self.reply_to.map(Seq::new).transpose()?;
         Ok(SendCommand {
             conversation_id,
             client_msg_id,
             body,
             media_id,
+            thumbnail_media_id,
+            duration_ms: self.duration_ms,
             reply_to,
         })
     }

@@ -109,6 +109,20 @@ id_type!(
     GroupId, "group id", is_key_safe
 );
 
+impl MediaId {
+    /// The id of `uploader`'s upload of the bytes hashing to `sha256`: `m` and 32 hex digits
+    /// of SHA-256(uploader, ":", sha256).
+    pub fn for_upload(uploader: &UserId, sha256: &crate::media::Sha256) -> MediaId {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(uploader.as_str().as_bytes());
+        hasher.update(b":");
+        hasher.update(sha256.to_hex().as_bytes());
+        let digest = hex::encode(hasher.finalize());
+        MediaId(format!("m{}", &digest[..32]))
+    }
+}
+
 impl MessageId {
     /// A fresh id for a message stored at `at` (ms since the epoch).
     pub fn generate(at: crate::Millis) -> MessageId {

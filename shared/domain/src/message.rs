@@ -8,6 +8,7 @@ use crate::error::ChatError;
 use crate::group::SystemEvent;
 use crate::ids::{ClientMsgId, DeviceId, MediaId, MessageId, UserId};
 use crate::limits::MAX_BODY_CHARS;
+use crate::media::ThumbnailRef;
 use crate::seq::Seq;
 use crate::time::Millis;
 
@@ -59,6 +60,32 @@ pub struct MediaRef {
     pub id: MediaId,
     pub content_type: String,
     pub size: u64,
+    /// Pixels, for images whose dimensions the server read (and video the client described).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// A small JPEG preview: server-made for images, the client's poster for video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<ThumbnailRef>,
+    /// Length of audio or video, as the sending client gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+impl MediaRef {
+    /// A reference with no dimensions, thumbnail or duration.
+    pub fn plain(id: MediaId, content_type: impl Into<String>, size: u64) -> MediaRef {
+        MediaRef {
+            id,
+            content_type: content_type.into(),
+            size,
+            width: None,
+            height: None,
+            thumbnail: None,
+            duration_ms: None,
+        }
+    }
 }
 
 /// A recalled message's tombstone: who recalled it, and when. Its body and media are gone.

@@ -20,6 +20,13 @@ pub struct ChatSettings {
     /// idle timeout (a connection idle longer has been closed, `$disconnect` or not) plus the
     /// activity write interval.
     pub online_window_ms: i64,
+    /// The largest upload of each kind.
+    pub media_limits: chat_domain::MediaLimits,
+    /// At most one push notification per device and conversation this often (ms): a burst
+    /// to an offline phone is one notification.
+    pub push_quiet_ms: i64,
+    /// How long a push provider keeps trying to reach an offline device (seconds).
+    pub push_ttl_secs: u32,
 }
 
 impl Default for ChatSettings {
@@ -31,6 +38,9 @@ impl Default for ChatSettings {
             presence_grace_ms: 5_000,
             activity_write_interval_ms: 60_000,
             online_window_ms: 11 * 60 * 1000,
+            media_limits: chat_domain::MediaLimits::default(),
+            push_quiet_ms: 3_000,
+            push_ttl_secs: 24 * 60 * 60,
         }
     }
 }

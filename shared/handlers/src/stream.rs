@@ -30,6 +30,7 @@ use chat_ports::{Clock, ConnectionPusher, ConnectionStore, MembershipStore};
 use futures_util::StreamExt;
 use tracing::Instrument;
 
+use crate::Notifier;
 use crate::fanout::{Delivery, Fanout, Skip};
 
 /// How many conversations of one batch are fanned out at once.
@@ -42,6 +43,8 @@ pub struct StreamHandler {
     pub clock: Arc<dyn Clock>,
     /// Which messages `send` pushed itself (those are skipped here).
     pub delivery: Delivery,
+    /// Push notifications to offline devices (`None`: this deployment sends none).
+    pub notifier: Option<Arc<Notifier>>,
 }
 
 impl StreamHandler {
@@ -77,8 +80,16 @@ impl StreamHandler {
     /// One conversation's records, one after another; stops at the first failure and answers
     /// its position in the batch.
     async fn lane(&self, lane: Vec<(usize, &EventRecord)>) -> Option<usize> {
+        // Only the lane's last new message is notified: a burst within one batch leaves one
+        // notification, about its newest message.
+        let last_insert = lane
+            .iter()
+            .rev()
+            .find(|(_, r)| r.event_name == "INSERT")
+            .map(|(position, _)| *position);
         for (position, record) in lane {
-            if let Err(err) = self.record(record).await {
+            let notify = Some(position) == last_insert;
+            if let Err(err) = self.record(record, notify).await {
                 tracing::warn!(event_id = %record.event_id, error = %err,
                     "fan-out failed; the batch is retried from this record");
                 return Some(position);
@@ -87,7 +98,7 @@ impl StreamHandler {
         None
     }
 
-    async fn record(&self, record: &EventRecord) -> Result<(), ChatError> {
+    async fn record(&self, record: &EventRecord, notify: bool) -> Result<(), ChatError> {
         // A message is inserted once and modified only by a recall; a TTL deletion (REMOVE)
         // fans out nothing.
         let inserted = match record.event_name.as_str() {
@@ -104,9 +115,16 @@ impl StreamHandler {
                 return Ok(());
             }
         };
-        if self.delivery.inline(&message.conversation_id) {
-            return Ok(()); // `send` (or `recall`) pushed it.
+        if !self.delivery.inline(&message.conversation_id) {
+            self.fan_out(&message, inserted).await?;
+        } // else `send` (or `recall`) pushed it.
+        if let (true, true, Some(notifier)) = (inserted, notify, &self.notifier) {
+            notifier.message(&message).await?;
         }
+        Ok(())
+    }
+
+    async fn fan_out(&self, message: &StoredMessage, inserted: bool) -> Result<(), ChatError> {
         let fanout = Fanout {
             connections: &*self.connections,
             memberships: &*self.memberships,
@@ -114,7 +132,7 @@ impl StreamHandler {
             now: self.clock.now(),
         };
         let (also, frames, skip) = if inserted {
-            let (also, frames) = frames_of(&message);
+            let (also, frames) = frames_of(message);
             let sender = Skip::Device(&message.sender_id, &message.sender_device);
             (also, frames, sender)
         } else {
@@ -122,7 +140,7 @@ impl StreamHandler {
             let Some(recall) = &message.recalled else {
                 return Ok(());
             };
-            let event = crate::ws::recalled_event(&message, recall);
+            let event = crate::ws::recalled_event(message, recall);
             // Every device, the recalling one included: that is its confirmation.
             (Vec::new(), vec![event.to_json()], Skip::Nobody)
         };

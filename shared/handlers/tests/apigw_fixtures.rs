@@ -108,6 +108,7 @@ impl World {
             delivery: Delivery::DirectInline,
             users: self.store.clone(),
             activity: Arc::new(Activity::new(&ChatSettings::default())),
+            media: self.store.clone(),
         }
     }
 

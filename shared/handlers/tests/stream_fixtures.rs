@@ -85,6 +85,14 @@ impl MembershipStore for FlakyMembers {
     ) -> PortResult<Vec<Recipient>> {
         self.store.delivered_to(c, seq, after, limit).await
     }
+    async fn set_muted(
+        &self,
+        c: &ConversationId,
+        u: &UserId,
+        until: Option<chat_domain::Millis>,
+    ) -> PortResult<bool> {
+        self.store.set_muted(c, u, until).await
+    }
 }
 
 struct World {
@@ -136,6 +144,7 @@ async fn world() -> World {
         pusher: pusher.clone(),
         clock: Arc::new(FixedClock),
         delivery: Delivery::DirectInline,
+        notifier: None,
     };
     World {
         _dir: dir,

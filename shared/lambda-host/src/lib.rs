@@ -5,12 +5,17 @@
 //! span per invocation carrying the request id, both from `lambda_runtime`).
 //!
 //! Environment (set by `template.yaml`):
-//! - `TABLE_PREFIX`: the DynamoDB tables are `{prefix}-connections`, `{prefix}-messages`, ….
+//! - `TABLE_PREFIX`: the DynamoDB tables are `{prefix}-messages`, `{prefix}-users`, …,
+//!   `{prefix}-media`, `{prefix}-pushes` (`Tables::from_prefix`).
 //! - `WEBSOCKET_MANAGEMENT_ENDPOINT`: `https://{api}.execute-api.{region}.amazonaws.com/{stage}`.
 //! - `JWT_SECRET` (≥ 32 bytes) and optional `JWT_ISSUER`: how tokens are checked.
 //! - `MESSAGE_RETENTION_DAYS` (optional, 0 = forever): messages expire through DynamoDB TTL.
 //! - `MAX_GROUP_MEMBERS`, `TYPING_MAX_MEMBERS`, `RECALL_WINDOW_SECONDS` (optional): the chat's
 //!   limits ([`ChatSettings`]; the contract's defaults when unset).
+//! - `MEDIA_BUCKET`: the media bucket (functions that presign, check or erase media).
+//! - `FCM_PLATFORM_APPLICATION_ARN`, `APNS_PLATFORM_APPLICATION_ARN` (optional): the SNS
+//!   platform applications push goes through; a platform without one registers no devices.
+//! - `MEDIA_MAX_BYTES`, `DOCUMENT_MAX_BYTES`, `PUSH_QUIET_MS`, `PUSH_TTL_SECONDS` (optional).
 //! - `AWS_ENDPOINT_URL` and friends are honoured by the SDK itself (LocalStack, moto).
 
 use std::sync::Arc;
@@ -18,7 +23,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use chat_auth::{Secret, TokenVerifier};
-use chat_aws::{ApiGatewayPusher, DynamoStore, Tables, management_client};
+use chat_aws::{
+    ApiGatewayPusher, DynamoStore, PlatformApps, S3BlobStore, SnsPushNotifier, Tables,
+    management_client, s3_client, sns_client,
+};
 use chat_handlers::{Activity, ChatSettings, Route};
 use chat_ports::{Clock, SystemClock};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -67,6 +75,25 @@ impl Adapters {
         let client = management_client(&self.sdk_config, &endpoint);
         Ok(Arc::new(ApiGatewayPusher::new(client)))
     }
+
+    /// The media bucket (`MEDIA_BUCKET`): presigned URLs, the check after upload, erasure.
+    pub fn blobs(&self) -> anyhow::Result<Arc<S3BlobStore>> {
+        let bucket = required("MEDIA_BUCKET")?;
+        Ok(Arc::new(S3BlobStore::new(
+            s3_client(&self.sdk_config, None),
+            bucket,
+        )))
+    }
+
+    /// Push through the SNS platform applications the environment names.
+    pub fn push_notifier(&self) -> Arc<SnsPushNotifier> {
+        let arn = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let apps = PlatformApps {
+            fcm: arn("FCM_PLATFORM_APPLICATION_ARN"),
+            apns: arn("APNS_PLATFORM_APPLICATION_ARN"),
+        };
+        Arc::new(SnsPushNotifier::new(sns_client(&self.sdk_config), apps))
+    }
 }
 
 /// `MESSAGE_RETENTION_DAYS`: unset, empty or 0 keeps messages forever.
@@ -105,6 +132,12 @@ pub fn settings_from_env() -> anyhow::Result<ChatSettings> {
         recall_window_ms: number_or("RECALL_WINDOW_SECONDS", defaults.recall_window_ms / 1000)?
             .saturating_mul(1000),
         presence_grace_ms: number_or("PRESENCE_GRACE_MS", defaults.presence_grace_ms)?,
+        media_limits: chat_domain::MediaLimits {
+            media_bytes: number_or("MEDIA_MAX_BYTES", defaults.media_limits.media_bytes)?,
+            document_bytes: number_or("DOCUMENT_MAX_BYTES", defaults.media_limits.document_bytes)?,
+        },
+        push_quiet_ms: number_or("PUSH_QUIET_MS", defaults.push_quiet_ms)?,
+        push_ttl_secs: number_or("PUSH_TTL_SECONDS", defaults.push_ttl_secs)?,
         ..defaults
     })
 }

@@ -27,6 +27,14 @@ pub struct PresignedRequest {
     pub expires_at: Millis,
 }
 
+/// What a stored blob really is: its length and the SHA-256 of its bytes, computed by reading
+/// them (never the checksum a client announced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobDigest {
+    pub size: u64,
+    pub sha256: chat_domain::Sha256,
+}
+
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// A URL that accepts one PUT of exactly the bytes `spec` describes, until `expires_at`.
@@ -42,4 +50,18 @@ pub trait BlobStore: Send + Sync {
 
     /// The stored size of a blob, or `None` when it has not been uploaded (yet).
     async fn stored_size(&self, key: &BlobKey) -> PortResult<Option<u64>>;
+
+    /// Reads the whole blob and answers its length and SHA-256, or `None` when there is none.
+    /// Streams: memory stays small whatever the size.
+    async fn digest(&self, key: &BlobKey) -> PortResult<Option<BlobDigest>>;
+
+    /// The blob's bytes, or `None` when there is none; `too_large` when it holds more than
+    /// `max_bytes` (nothing beyond that is read).
+    async fn fetch(&self, key: &BlobKey, max_bytes: u64) -> PortResult<Option<Vec<u8>>>;
+
+    /// Stores `bytes` under `key` (a server-made blob: a thumbnail).
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, content_type: &str) -> PortResult<()>;
+
+    /// Deletes the blob; deleting a missing one is not an error.
+    async fn delete(&self, key: &BlobKey) -> PortResult<()>;
 }

@@ -10,8 +10,11 @@
 mod blobs;
 mod clock;
 mod connections;
+mod devices;
 mod groups;
 mod hidden;
+mod images;
+mod media;
 mod memberships;
 mod messages;
 mod push;
@@ -19,21 +22,24 @@ mod pusher;
 mod users;
 mod watches;
 
-pub use blobs::{BlobKey, BlobStore, PresignedRequest, UploadSpec};
+pub use blobs::{BlobDigest, BlobKey, BlobStore, PresignedRequest, UploadSpec};
 pub use chat_domain::Role;
 pub use clock::{Clock, SystemClock};
 pub use connections::{Connection, ConnectionStore};
+pub use devices::{DeviceStore, PushLedger, PushTarget};
 pub use groups::{
     GroupChange, GroupInfo, GroupStore, MAX_MEMBER_CHANGES, MemberChange, NewGroup, SettingsChange,
 };
 pub use hidden::HiddenStore;
+pub use images::{ImageFacts, ImageTools, Thumbnail};
+pub use media::{MediaRecord, MediaState, MediaStore, MediaUse, MediaVerdict};
 pub use memberships::{
     MarkCursor, MarkHolder, MarkMove, Marks, Membership, MembershipStore, Recipient,
 };
 pub use messages::{
     Appended, ConversationHead, HistoryQuery, MessagePage, MessageStore, PREVIEW_CHARS,
 };
-pub use push::{Notification, NotifyOutcome, Platform, PushEndpoint, PushNotifier};
+pub use push::{Notification, NotifyOutcome, Platform, PushEndpoint, PushNotifier, Registration};
 pub use pusher::{ConnectionPusher, PostOutcome};
 pub use users::{LastSeenVisibility, UserProfile, UserStore};
 pub use watches::{WatchStore, Watcher};
@@ -41,7 +47,16 @@ pub use watches::{WatchStore, Watcher};
 /// A backend that implements every storage port (each adapter crate's store does): what
 /// hosts and the contract suite take to serve all the ports from one value.
 pub trait ChatStore:
-    ConnectionStore + MessageStore + MembershipStore + GroupStore + UserStore + WatchStore + HiddenStore
+    ConnectionStore
+    + MessageStore
+    + MembershipStore
+    + GroupStore
+    + UserStore
+    + WatchStore
+    + HiddenStore
+    + MediaStore
+    + DeviceStore
+    + PushLedger
 {
 }
 
@@ -53,6 +68,9 @@ impl<S> ChatStore for S where
         + UserStore
         + WatchStore
         + HiddenStore
+        + MediaStore
+        + DeviceStore
+        + PushLedger
 {
 }
 

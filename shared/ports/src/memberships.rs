@@ -36,6 +36,8 @@ pub struct Membership {
     /// This member deleted some messages for themselves (`HiddenStore` knows which): only then
     /// do their history reads look them up.
     pub hidden_messages: bool,
+    /// No push notifications for this conversation until then (`None`: not muted).
+    pub muted_until: Option<Millis>,
 }
 
 impl Membership {
@@ -52,7 +54,13 @@ impl Membership {
             left_seq: None,
             hidden_seq: 0,
             hidden_messages: false,
+            muted_until: None,
         }
+    }
+
+    /// Whether the member muted the conversation at `now`.
+    pub fn is_muted(&self, now: Millis) -> bool {
+        self.muted_until.is_some_and(|until| until > now)
     }
 
     /// Still a member (not removed, not left).
@@ -186,4 +194,13 @@ pub trait MembershipStore: Send + Sync {
         after: Option<&MarkCursor>,
         limit: u32,
     ) -> PortResult<Vec<Recipient>>;
+
+    /// Mutes push for a member (current or former) until `until`, or unmutes (`None`).
+    /// Answers whether there was such a membership.
+    async fn set_muted(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+        until: Option<Millis>,
+    ) -> PortResult<bool>;
 }

@@ -30,6 +30,23 @@ pub struct Notification {
     pub text: String,
     pub conversation_id: String,
     pub seq: u64,
+    /// The recipient's unread messages over all conversations (the app icon's badge).
+    pub badge: u64,
+    /// Notifications with the same key replace each other on the device (APNs collapse id,
+    /// FCM `collapse_key`): one per conversation.
+    pub collapse_key: String,
+    /// How long the provider keeps trying an unreachable device, in seconds.
+    pub ttl_secs: u32,
+}
+
+/// A device registered with the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub endpoint: PushEndpoint,
+    /// Whose device the provider's endpoint was registered for before, when that was another
+    /// user's or device's (the same phone signed in to another account): the caller forgets
+    /// that registration, or the other user would get this phone's notifications.
+    pub previous_owner: Option<(UserId, DeviceId)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +65,10 @@ pub trait PushNotifier: Send + Sync {
         device: &DeviceId,
         platform: Platform,
         token: &str,
-    ) -> PortResult<PushEndpoint>;
+    ) -> PortResult<Registration>;
+
+    /// Removes the device's endpoint at the provider; an unknown one is not an error.
+    async fn unregister(&self, endpoint: &PushEndpoint) -> PortResult<()>;
 
     async fn notify(
         &self,

@@ -1,6 +1,7 @@
 //! The embedded store (SQLite, WAL, `synchronous=FULL`): chat-local's durable default backend
-//! for every storage port (`ConnectionStore`, `MessageStore`, `MembershipStore`, `UserStore`),
-//! all on one [`SqliteStore`] over one `chat.db` file.
+//! for every storage port (`ConnectionStore`, `MessageStore`, `MembershipStore`, `GroupStore`,
+//! `UserStore`, `WatchStore`, `HiddenStore`, `MediaStore`, `DeviceStore`, `PushLedger`), all on
+//! one [`SqliteStore`] over one `chat.db` file.
 //!
 //! Why it is shaped this way:
 //!
@@ -28,9 +29,11 @@
 //! error.
 
 mod connections;
+mod devices;
 mod feed;
 mod groups;
 mod hidden;
+mod media;
 mod memberships;
 mod messages;
 mod readers;

@@ -1,5 +1,5 @@
 //! `MembershipStore`: who belongs to which conversation, with each member's delivered and read
-//! marks. Keyed `(conversation_id, user_id)` for lookups and member pages; indexed by user for
+//! marks (and until when they muted it, `muted_until`). Keyed `(conversation_id, user_id)` for lookups and member pages; indexed by user for
 //! "my conversations".
 //!
 //! Marks move in one writer job that reads the marks and writes the raised ones: the writer
@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use chat_domain::frames::MarkKind;
-use chat_domain::{ChatError, ConversationId, Seq, UserId};
+use chat_domain::{ChatError, ConversationId, Millis, Seq, UserId};
 use chat_ports::{
     MarkCursor, MarkHolder, MarkMove, Marks, Membership, MembershipStore, PortResult, Recipient,
 };
@@ -106,6 +106,28 @@ impl MembershipStore for SqliteStore {
                 .and_then(|mut stmt| stmt.execute(params![conversation, user, delivered, read]))
                 .map_err(db("advance_mark"))?;
                 Ok(Some(MarkMove { before, after }))
+            })
+            .await
+    }
+
+    async fn set_muted(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+        until: Option<Millis>,
+    ) -> PortResult<bool> {
+        let (conversation, user) = (conversation.to_string(), user.to_string());
+        let until = until.map(Millis::as_i64);
+        self.writer
+            .run(move |conn| {
+                let found = conn
+                    .prepare_cached(
+                        "UPDATE memberships SET muted_until = ?3
+                         WHERE conversation_id = ?1 AND user_id = ?2",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![conversation, user, until]))
+                    .map_err(db("set_muted"))?;
+                Ok(found > 0)
             })
             .await
     }
@@ -273,7 +295,7 @@ pub(crate) fn put_members(
     let mut stmt = conn
         .prepare_cached(&format!(
             "{verb} INTO memberships ({MEMBERSHIP_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ))
         .map_err(db("writing members: preparing"))?;
     for m in members {
@@ -288,6 +310,7 @@ pub(crate) fn put_members(
             m.left_seq.map(int).transpose()?,
             int(m.hidden_seq)?,
             m.hidden_messages,
+            m.muted_until.map(Millis::as_i64),
         ])
         .map_err(db("writing members"))?;
     }

@@ -22,7 +22,7 @@ pub(crate) fn db(context: &'static str) -> impl Fn(rusqlite::Error) -> ChatError
 }
 
 /// A stored value that does not parse back: the database is corrupt (or was edited by hand).
-fn corrupt(column: &'static str) -> impl Fn(ChatError) -> ChatError {
+pub(crate) fn corrupt(column: &'static str) -> impl Fn(ChatError) -> ChatError {
     move |err| ChatError::internal(format!("corrupt value in column {column}"), err)
 }
 
@@ -86,7 +86,7 @@ pub(crate) fn json_text<T: Serialize>(
         .map_err(|err| ChatError::internal(format!("encoding column {column}"), err))
 }
 
-fn from_json<T: DeserializeOwned>(
+pub(crate) fn from_json<T: DeserializeOwned>(
     column: &'static str,
     text: Option<String>,
 ) -> Result<Option<T>, ChatError> {
@@ -314,7 +314,7 @@ impl ConnectionRow {
 
 /// The columns of `memberships`, in the order [`MembershipRow::read`] reads them.
 pub(crate) const MEMBERSHIP_COLUMNS: &str = "conversation_id, user_id, role, delivered_seq, \
-     read_seq, joined_at, joined_seq, left_seq, hidden_seq, hidden_messages";
+     read_seq, joined_at, joined_seq, left_seq, hidden_seq, hidden_messages, muted_until";
 
 /// One `memberships` row, unparsed.
 pub(crate) struct MembershipRow {
@@ -328,6 +328,7 @@ pub(crate) struct MembershipRow {
     left_seq: Option<i64>,
     hidden_seq: i64,
     hidden_messages: i64,
+    muted_until: Option<i64>,
 }
 
 impl MembershipRow {
@@ -343,6 +344,7 @@ impl MembershipRow {
             left_seq: row.get(7)?,
             hidden_seq: row.get(8)?,
             hidden_messages: row.get(9)?,
+            muted_until: row.get(10)?,
         })
     }
 
@@ -359,6 +361,7 @@ impl MembershipRow {
             left_seq: self.left_seq.map(|s| uint("left_seq", s)).transpose()?,
             hidden_seq: uint("hidden_seq", self.hidden_seq)?,
             hidden_messages: flag(self.hidden_messages),
+            muted_until: self.muted_until.map(Millis),
         })
     }
 }

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::rows::db;
 
 /// The schema version this code writes.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// How long a connection waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -139,6 +139,52 @@ const SCHEMA_V3: &str = "
 ALTER TABLE watches ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Version 4: media records and the messages carrying them, devices registered for push, the
+/// push ledger (the last notification per user and conversation), and muting.
+const SCHEMA_V4: &str = "
+-- One row per upload (`MediaStore`).
+CREATE TABLE IF NOT EXISTS media (
+    media_id     TEXT    NOT NULL PRIMARY KEY,
+    uploader     TEXT    NOT NULL,
+    content_type TEXT    NOT NULL,
+    size         INTEGER NOT NULL,  -- the announced size in bytes
+    sha256       TEXT    NOT NULL,  -- the announced SHA-256, 64 lowercase hex digits
+    state        TEXT    NOT NULL,  -- pending | verified | rejected
+    created_at   INTEGER NOT NULL,
+    width        INTEGER,
+    height       INTEGER,
+    thumbnail    TEXT               -- ThumbnailRef as JSON
+) WITHOUT ROWID;
+
+-- The messages carrying a media: who may download it.
+CREATE TABLE IF NOT EXISTS media_uses (
+    media_id        TEXT    NOT NULL,
+    conversation_id TEXT    NOT NULL,
+    seq             INTEGER NOT NULL,
+    PRIMARY KEY (media_id, conversation_id, seq)
+) WITHOUT ROWID;
+
+-- Devices registered for push (`DeviceStore`).
+CREATE TABLE IF NOT EXISTS devices (
+    user_id   TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    platform  TEXT NOT NULL,  -- fcm | apns
+    address   TEXT NOT NULL,  -- the provider's address (an SNS endpoint ARN on AWS)
+    PRIMARY KEY (user_id, device_id)
+) WITHOUT ROWID;
+
+-- The last notification per user and conversation (`PushLedger`).
+CREATE TABLE IF NOT EXISTS push_ledger (
+    user_id         TEXT    NOT NULL,
+    conversation_id TEXT    NOT NULL,
+    seq             INTEGER NOT NULL,  -- the seq it covered
+    at              INTEGER NOT NULL,  -- when it went out (ms)
+    PRIMARY KEY (user_id, conversation_id)
+) WITHOUT ROWID;
+
+ALTER TABLE memberships ADD COLUMN muted_until INTEGER;  -- ms; NULL: not muted
+";
+
 /// Opens the one writable connection: WAL, `synchronous=FULL`, schema up to date.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, ChatError> {
     let mut conn = Connection::open(path).map_err(db("opening the database"))?;
@@ -197,6 +243,10 @@ fn migrate(conn: &mut Connection) -> Result<(), ChatError> {
         tx.execute_batch(SCHEMA_V3)
             .map_err(db("migrate: schema v3"))?;
     }
+    if version < 4 {
+        tx.execute_batch(SCHEMA_V4)
+            .map_err(db("migrate: schema v4"))?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(db("migrate: writing user_version"))?;
     tx.commit().map_err(db("migrate: commit"))
@@ -224,6 +274,47 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |row| row.get(0))
             .expect("journal_mode");
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_version_3_database_is_migrated_keeping_its_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chat.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(SCHEMA_V1).expect("v1");
+        conn.execute_batch(SCHEMA_V2).expect("v2");
+        conn.execute_batch(SCHEMA_V3).expect("v3");
+        conn.pragma_update(None, "user_version", 3)
+            .expect("version 3");
+        conn.execute(
+            "INSERT INTO memberships (conversation_id, user_id, role, joined_at)
+             VALUES ('grp:g', 'alice', 'owner', 1)",
+            [],
+        )
+        .expect("a member");
+        drop(conn);
+
+        let conn = open_writer(&path).expect("migrate");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .expect("user_version");
+        assert_eq!(version, 4);
+        let muted: Option<i64> = conn
+            .query_row(
+                "SELECT muted_until FROM memberships WHERE user_id = 'alice'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("the member is kept");
+        assert_eq!(muted, None, "nobody is muted by the migration");
+        for table in ["media", "media_uses", "devices", "push_ledger"] {
+            let count: i64 = conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+                    row.get(0)
+                })
+                .expect("the new table");
+            assert_eq!(count, 0, "{table}");
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ use chat_aws::{RequestMeter, management_client_metered};
 use chat_local::InvocationMeter;
 use futures_util::StreamExt;
 
-use super::pricing::Measured;
+use super::pricing::{DirectS3, Measured};
 use super::{BODY, Phases};
 use crate::ws::user;
 
@@ -221,6 +221,7 @@ impl Baseline {
             aws,
             api_gateway_messages: self.frames + posts,
             lambda: self.invocations.snapshot(),
+            s3_direct: DirectS3::default(),
         }
     }
 

@@ -47,6 +47,8 @@ pub(crate) const JOINED_SEQ: &str = "joined_seq";
 pub(crate) const TICK_READ: &str = "tick_read";
 /// Set once a member was removed or left.
 pub(crate) const LEFT_SEQ: &str = "left_seq";
+/// Set while the member muted the conversation (ms).
+const MUTED_UNTIL: &str = "muted_until";
 
 /// How many conditional puts `add_members` keeps in flight: enough to add a large group
 /// quickly, few enough not to burst a new table's partition.
@@ -69,6 +71,9 @@ pub(crate) struct MembershipItem {
     hidden_seq: u64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     hidden_messages: bool,
+    /// Muted until then (ms); absent when not muted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    muted_until: Option<Millis>,
     /// The tick indexes' keys (copies of the marks): a current group member's only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tick_delivered: Option<u64>,
@@ -99,6 +104,7 @@ impl From<&Membership> for MembershipItem {
             left_seq: m.left_seq,
             hidden_seq: m.hidden_seq,
             hidden_messages: m.hidden_messages,
+            muted_until: m.muted_until,
             tick_delivered: ticks.then_some(m.delivered_seq),
             tick_read: ticks.then_some(m.read_seq),
         }
@@ -118,6 +124,7 @@ impl From<MembershipItem> for Membership {
             left_seq: item.left_seq,
             hidden_seq: item.hidden_seq,
             hidden_messages: item.hidden_messages,
+            muted_until: item.muted_until,
         }
     }
 }
@@ -439,6 +446,34 @@ impl MembershipStore for DynamoStore {
                     .await?
                     .map(moved))
             }
+        }
+    }
+
+    async fn set_muted(
+        &self,
+        conversation: &ConversationId,
+        user: &UserId,
+        until: Option<Millis>,
+    ) -> PortResult<bool> {
+        // Current or former member alike; never a membership made up by the update.
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.tables.memberships)
+            .set_key(Some(key(conversation, user)))
+            .condition_expression("attribute_exists(#user)")
+            .expression_attribute_names("#user", RANGE)
+            .expression_attribute_names("#muted", MUTED_UNTIL);
+        request = match until {
+            Some(until) => request
+                .update_expression("SET #muted = :until")
+                .expression_attribute_values(":until", n(until.as_i64())),
+            None => request.update_expression("REMOVE #muted"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failed(&err) => Ok(false),
+            Err(err) => Err(internal("set_muted", err)),
         }
     }
 

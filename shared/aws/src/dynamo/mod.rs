@@ -1,24 +1,30 @@
 //! The DynamoDB stores: one [`DynamoStore`] implementing every storage port
-//! (`ConnectionStore`, `MessageStore`, `MembershipStore`, `UserStore`) over the tables that
-//! [`Tables`] names and [`create_tables`] defines.
+//! (`ConnectionStore`, `MessageStore`, `MembershipStore`, `GroupStore`, `UserStore`,
+//! `WatchStore`, `HiddenStore`, `MediaStore`, `DeviceStore`, `PushLedger`) over the tables
+//! that [`Tables`] names and [`create_tables`] defines.
 //!
 //! One module per table group, each holding its key names, its item type and its port impl:
-//! `connections`, `messages` (messages, conversation heads and idempotency keys, written
-//! together by `append`), `memberships`, `users`. `codec` is what they share: items
-//! through `serde_dynamo`, SDK errors as `ChatError::Internal` with their whole chain.
+//! `connections` and `devices` (attributes of the user item), `messages` (messages,
+//! conversation heads and idempotency keys, written together by `append`), `groups`,
+//! `memberships`, `users`, `watches`, `hidden`, `media`, `pushes`. `codec` is what they share:
+//! items through `serde_dynamo`, SDK errors as `ChatError::Internal` with their whole chain.
 //!
-//! Reads that the handlers follow with a decision (history, a membership, a head) are strongly
-//! consistent, so this store answers read-your-writes like the embedded one; the only eventually
-//! consistent read is the `by-user` index of memberships (GSIs cannot be read consistently).
+//! Reads that the handlers follow with a decision (history, a membership, a head, a media
+//! record) are strongly consistent, so this store answers read-your-writes like the embedded
+//! one; the eventually consistent reads are the GSIs (which cannot be read consistently) and
+//! the fan-out's page reads of user items (`connections_of_users`, `push_targets`).
 //! `docs/data-model.md` lists every access pattern and its cost; keep it in step.
 
 mod batch;
 mod codec;
 pub(crate) mod connections;
+mod devices;
 mod groups;
 pub(crate) mod hidden;
+mod media;
 pub(crate) mod memberships;
 pub(crate) mod messages;
+mod pushes;
 mod tables;
 pub(crate) mod users;
 pub(crate) mod watches;

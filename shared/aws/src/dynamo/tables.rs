@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chat_domain::{ChatError, Millis};
 
-use super::{hidden, memberships, messages, users, watches};
+use super::{hidden, media, memberships, messages, pushes, users, watches};
 use crate::errors::internal;
 
 /// The name of the TTL attribute on every table that has one (epoch seconds).
@@ -42,17 +42,22 @@ pub struct Tables {
     pub idempotency: String,
     /// Members and their marks, by conversation; GSI `by-user` by user.
     pub memberships: String,
-    /// Profiles, last-seen, and each user's live connections.
+    /// Profiles, last-seen, each user's live connections and devices registered for push.
     pub users: String,
     /// Presence subscriptions: which connection watches whom; GSI `by-watched`.
     pub watches: String,
     /// The messages each member deleted for themselves.
     pub hidden: String,
+    /// One record per media upload, with the messages carrying it.
+    pub media: String,
+    /// The last push notification per user and conversation (the push ledger).
+    pub pushes: String,
 }
 
 impl Tables {
     /// `{prefix}-messages`, `{prefix}-conversations`, `{prefix}-idempotency`,
-    /// `{prefix}-memberships`, `{prefix}-users`, `{prefix}-watches`, `{prefix}-hidden`.
+    /// `{prefix}-memberships`, `{prefix}-users`, `{prefix}-watches`, `{prefix}-hidden`,
+    /// `{prefix}-media`, `{prefix}-pushes`.
     pub fn from_prefix(prefix: &str) -> Tables {
         let name = |table: &str| format!("{prefix}-{table}");
         Tables {
@@ -63,6 +68,8 @@ impl Tables {
             users: name("users"),
             watches: name("watches"),
             hidden: name("hidden"),
+            media: name("media"),
+            pushes: name("pushes"),
         }
     }
 }
@@ -90,7 +97,7 @@ struct TableSpec<'a> {
     ttl: bool,
 }
 
-fn specs(tables: &Tables) -> [TableSpec<'_>; 7] {
+fn specs(tables: &Tables) -> [TableSpec<'_>; 9] {
     use ScalarAttributeType::{N, S};
     [
         TableSpec {
@@ -178,6 +185,24 @@ fn specs(tables: &Tables) -> [TableSpec<'_>; 7] {
             gsis: Vec::new(),
             stream: false,
             ttl: false,
+        },
+        TableSpec {
+            name: &tables.media,
+            hash: (media::HASH, S),
+            range: None,
+            gsis: Vec::new(),
+            stream: false,
+            ttl: false,
+        },
+        // Every ledger entry carries a `ttl` a day after its notification: the table holds
+        // only the last day's notifications.
+        TableSpec {
+            name: &tables.pushes,
+            hash: (pushes::HASH, S),
+            range: Some((pushes::RANGE, S)),
+            gsis: Vec::new(),
+            stream: false,
+            ttl: true,
         },
     ]
 }
@@ -344,6 +369,8 @@ mod tests {
         assert_eq!(t.messages, "chat-messages");
         assert_eq!(t.memberships, "chat-memberships");
         assert_eq!(t.idempotency, "chat-idempotency");
+        assert_eq!(t.media, "chat-media");
+        assert_eq!(t.pushes, "chat-pushes");
     }
 
     #[test]

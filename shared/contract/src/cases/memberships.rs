@@ -1,8 +1,9 @@
 //! `MembershipStore`: idempotent adds that keep marks, lookups both ways, member pages in
-//! user-id order, and marks that only ever move up. (Removal is a group change: `groups.rs`.)
+//! user-id order, marks that only ever move up, and muting. (Removal is a group change:
+//! `groups.rs`.)
 
 use chat_domain::frames::MarkKind;
-use chat_domain::{Seq, UserId};
+use chat_domain::{Millis, Seq, UserId};
 use chat_ports::{MarkMove, Marks, Membership, Role};
 
 use crate::Stores;
@@ -384,4 +385,120 @@ pub async fn deleting_for_me_hides_a_conversation_and_single_messages(s: Stores)
         .await
         .expect("hidden");
     assert!(alices.is_empty(), "nobody else's view changes");
+}
+
+pub async fn muting_is_kept_on_the_membership_until_unmuted(s: Stores) {
+    let conversation = group("muting");
+    let (alice, bob) = (user("muting-alice"), user("muting-bob"));
+    s.memberships
+        .add_members(&[
+            member(&conversation, &alice, Role::Owner, 1_000),
+            member(&conversation, &bob, Role::Member, 1_000),
+        ])
+        .await
+        .expect("add");
+    assert!(
+        s.memberships
+            .set_muted(&conversation, &bob, Some(Millis(50_000)))
+            .await
+            .expect("mute")
+    );
+    let muted = |s: Stores, conversation, user| async move {
+        s.memberships
+            .membership(&conversation, &user)
+            .await
+            .expect("get")
+            .expect("a member")
+            .muted_until
+    };
+    assert_eq!(
+        muted(s.clone(), conversation.clone(), bob.clone()).await,
+        Some(Millis(50_000))
+    );
+    let row = s
+        .memberships
+        .membership(&conversation, &bob)
+        .await
+        .expect("get")
+        .expect("a member");
+    assert!(row.is_muted(Millis(49_999)) && !row.is_muted(Millis(50_000)));
+    assert_eq!(
+        muted(s.clone(), conversation.clone(), alice.clone()).await,
+        None,
+        "nobody else is muted"
+    );
+    let of_bob = s.memberships.memberships_of(&bob).await.expect("of bob");
+    assert_eq!(
+        of_bob.iter().map(|m| m.muted_until).collect::<Vec<_>>(),
+        vec![Some(Millis(50_000))]
+    );
+
+    // Receipts and adding again keep it; muting again moves it.
+    s.memberships
+        .advance_mark(&conversation, &bob, MarkKind::Read, seq(3))
+        .await
+        .expect("read");
+    s.memberships
+        .add_members(&[member(&conversation, &bob, Role::Member, 9_000)])
+        .await
+        .expect("add again");
+    assert_eq!(
+        muted(s.clone(), conversation.clone(), bob.clone()).await,
+        Some(Millis(50_000))
+    );
+    assert!(
+        s.memberships
+            .set_muted(&conversation, &bob, Some(Millis(i64::MAX)))
+            .await
+            .expect("mute forever")
+    );
+    assert_eq!(
+        muted(s.clone(), conversation.clone(), bob.clone()).await,
+        Some(Millis(i64::MAX))
+    );
+
+    // Unmuted.
+    assert!(
+        s.memberships
+            .set_muted(&conversation, &bob, None)
+            .await
+            .expect("unmute")
+    );
+    assert_eq!(
+        muted(s.clone(), conversation.clone(), bob.clone()).await,
+        None
+    );
+    let of_bob = s.memberships.memberships_of(&bob).await.expect("of bob");
+    assert_eq!(of_bob.len(), 1);
+    assert_eq!(of_bob[0].muted_until, None);
+    assert_eq!(of_bob[0].read_seq, 3);
+
+    // No such membership: false, and none is made up.
+    let stranger = user("muting-stranger");
+    assert!(
+        !s.memberships
+            .set_muted(&conversation, &stranger, Some(Millis(50_000)))
+            .await
+            .expect("mute a stranger")
+    );
+    assert!(
+        !s.memberships
+            .set_muted(&group("muting-none"), &alice, None)
+            .await
+            .expect("unmute elsewhere")
+    );
+    assert_eq!(
+        s.memberships
+            .membership(&conversation, &stranger)
+            .await
+            .expect("get"),
+        None
+    );
+    assert_eq!(
+        s.memberships
+            .membership(&group("muting-none"), &alice)
+            .await
+            .expect("get"),
+        None
+    );
 }

@@ -49,6 +49,14 @@ pub async fn append_stores_every_field(s: Stores) {
         id: MediaId::parse("fields-media-1").expect("media id"),
         content_type: "image/jpeg".into(),
         size: 123_456,
+        width: Some(1_024),
+        height: Some(768),
+        thumbnail: Some(chat_domain::ThumbnailRef {
+            id: MediaId::parse("fields-media-1").expect("media id"),
+            width: 320,
+            height: 240,
+        }),
+        duration_ms: None,
     });
     media_reply.reply_to = Some(first.seq);
     media_reply.sender_device = device("laptop");
@@ -60,6 +68,10 @@ pub async fn append_stores_every_field(s: Stores) {
         id: MediaId::parse("fields-media-2").expect("media id"),
         content_type: "video/mp4".into(),
         size: 1,
+        width: None,
+        height: None,
+        thumbnail: None,
+        duration_ms: None,
     });
     let third = append_new(&s, both).await;
 
@@ -235,6 +247,10 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
         id: MediaId::parse("heads-photo").expect("media id"),
         content_type: "image/png".into(),
         size: 10,
+        width: None,
+        height: None,
+        thumbnail: None,
+        duration_ms: None,
     });
     append_new(&s, photo).await;
 
@@ -345,6 +361,10 @@ pub async fn recall_leaves_a_tombstone_at_the_seq_and_erases_the_preview(s: Stor
         id: MediaId::parse("recalled-photo").expect("media id"),
         content_type: "image/jpeg".into(),
         size: 10,
+        width: None,
+        height: None,
+        thumbnail: None,
+        duration_ms: None,
     });
     media.reply_to = Some(Seq::new(1).expect("seq"));
     append_new(&s, media).await;

@@ -2,16 +2,20 @@
 //! [`crate::contract_suite!`] lists every one of them.
 
 mod connections;
+mod devices;
 mod groups;
 mod history;
+mod media;
 mod memberships;
 mod messages;
 mod users;
 mod watches;
 
 pub use connections::*;
+pub use devices::*;
 pub use groups::*;
 pub use history::*;
+pub use media::*;
 pub use memberships::*;
 pub use messages::*;
 pub use users::*;

@@ -75,3 +75,25 @@ fn respond(status: u16, text: String) -> Response<Body> {
     );
     response
 }
+
+/// `302 Found` to `location` (a presigned URL), with no body worth reading.
+pub(crate) fn redirect(location: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = http::StatusCode::FOUND;
+    if let Ok(value) = http::HeaderValue::from_str(location) {
+        response.headers_mut().insert(http::header::LOCATION, value);
+    }
+    // The URL expires within minutes: nobody may keep the answer.
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// `204 No Content`.
+pub(crate) fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = http::StatusCode::NO_CONTENT;
+    response
+}

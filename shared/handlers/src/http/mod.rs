@@ -5,10 +5,13 @@
 mod auth;
 mod conversations;
 mod delete;
+mod devices;
 mod groups;
 mod json;
+mod media;
 mod members;
 mod messages;
+mod mute;
 mod receipts;
 mod users;
 
@@ -16,8 +19,8 @@ use std::sync::Arc;
 
 use chat_domain::ChatError;
 use chat_ports::{
-    Clock, ConnectionPusher, ConnectionStore, GroupStore, HiddenStore, MembershipStore,
-    MessageStore, UserStore,
+    BlobStore, Clock, ConnectionPusher, ConnectionStore, DeviceStore, GroupStore, HiddenStore,
+    MediaStore, MembershipStore, MessageStore, PushNotifier, UserStore,
 };
 use lambda_http::{Body, Request, RequestExt, Response};
 use tracing::Instrument;
@@ -37,6 +40,14 @@ pub struct HttpApiHandler {
     pub hidden: Arc<dyn HiddenStore>,
     /// Telling the caller's own devices of what they deleted for themselves.
     pub pusher: Arc<dyn ConnectionPusher>,
+    /// Upload records, and where each media was sent.
+    pub media: Arc<dyn MediaStore>,
+    /// Presigned upload and download URLs (no bytes pass through here).
+    pub blobs: Arc<dyn BlobStore>,
+    /// Devices registered for push.
+    pub devices: Arc<dyn DeviceStore>,
+    /// The push provider's endpoints (SNS on AWS).
+    pub push: Arc<dyn PushNotifier>,
     pub clock: Arc<dyn Clock>,
     pub settings: ChatSettings,
 }
@@ -87,6 +98,12 @@ impl HttpApiHandler {
             (_, ["v1", "conversations", id, "messages", seq]) => Route::Message(id, seq),
             (_, ["v1", "conversations", id, "members"]) => Route::Members(id),
             (_, ["v1", "conversations", id, "members", member]) => Route::Member(id, member),
+            (_, ["v1", "conversations", id, "mute"]) => Route::Mute(id),
+            (_, ["v1", "media"]) => Route::Uploads,
+            (_, ["v1", "media", id]) => Route::Media(id),
+            (_, ["v1", "media", id, "thumbnail"]) => Route::Thumbnail(id),
+            (_, ["v1", "devices"]) => Route::Devices,
+            (_, ["v1", "devices", id]) => Route::Device(id),
             (_, ["v1", "users", id]) => Route::User(id),
             (_, ["v1", "me"]) => Route::Me,
             _ => return Err(ChatError::NotFound(format!("no route for {method} {path}"))),
@@ -108,13 +125,31 @@ impl HttpApiHandler {
             ("PUT", Route::Member(id, member)) => {
                 members::set_role(self, &user, id, member, request).await
             }
+            ("PUT", Route::Mute(id)) => mute::mute(self, &user, id, request).await,
+            ("POST", Route::Uploads) => media::upload(self, &user, request).await,
+            ("GET", Route::Media(id)) => {
+                media::download(self, &user, id, media::Part::Original).await
+            }
+            ("GET", Route::Thumbnail(id)) => {
+                media::download(self, &user, id, media::Part::Thumbnail).await
+            }
+            ("GET", Route::Devices) => devices::list(self, &user).await,
+            ("POST", Route::Devices) => devices::register(self, &user, request).await,
+            ("DELETE", Route::Device(id)) => devices::unregister(self, &user, id).await,
             ("GET", Route::User(id)) => users::user(self, &user, id).await,
             ("GET", Route::Me) => users::get_me(self, &user).await,
             ("PUT", Route::Me) => users::put_me(self, &user, request).await,
-            _ => Ok(json::status_error(
-                405,
-                &ChatError::bad_request(format!("{method} is not allowed on {path}")),
-            )),
+            (_, route) => {
+                let mut response = json::status_error(
+                    405,
+                    &ChatError::bad_request(format!("{method} is not allowed on {path}")),
+                );
+                response.headers_mut().insert(
+                    http::header::ALLOW,
+                    http::HeaderValue::from_static(route.methods()),
+                );
+                Ok(response)
+            }
         }
     }
 }
@@ -128,6 +163,29 @@ enum Route<'a> {
     Receipts(&'a str, &'a str),
     Members(&'a str),
     Member(&'a str, &'a str),
+    Mute(&'a str),
+    Uploads,
+    Media(&'a str),
+    Thumbnail(&'a str),
+    Devices,
+    Device(&'a str),
     User(&'a str),
     Me,
+}
+
+impl Route<'_> {
+    /// The methods the resource has: the `Allow` of its `405` (as dispatched above).
+    fn methods(&self) -> &'static str {
+        match self {
+            Route::Conversations | Route::Devices => "GET, POST",
+            Route::Conversation(_) => "GET, PATCH, DELETE",
+            Route::Messages(_) | Route::Receipts(..) | Route::User(_) => "GET",
+            Route::Media(_) | Route::Thumbnail(_) => "GET",
+            Route::Message(..) | Route::Device(_) => "DELETE",
+            Route::Members(_) | Route::Uploads => "POST",
+            Route::Member(..) => "DELETE, PUT",
+            Route::Mute(_) => "PUT",
+            Route::Me => "GET, PUT",
+        }
+    }
 }

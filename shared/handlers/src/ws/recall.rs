@@ -14,7 +14,8 @@ use chat_domain::events::ServerEvent;
 use chat_domain::frames::{RecallCommand, RecallFrame, read_frame};
 use chat_domain::{ChatError, Recall, StoredMessage};
 use chat_ports::{
-    Clock, ConnectionPusher, ConnectionStore, HistoryQuery, MembershipStore, MessageStore,
+    BlobStore, Clock, ConnectionPusher, ConnectionStore, HistoryQuery, MediaStore, MediaUse,
+    MediaVerdict, MembershipStore, MessageStore,
 };
 use tracing::Instrument;
 
@@ -31,6 +32,10 @@ pub struct RecallHandler {
     pub settings: ChatSettings,
     /// Whether this handler pushes `recalled` itself (direct conversations on AWS).
     pub delivery: Delivery,
+    /// A recalled message's media: no longer downloadable through it, and erased once no
+    /// other message carries it.
+    pub media: Arc<dyn MediaStore>,
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl RecallHandler {
@@ -94,6 +99,7 @@ impl RecallHandler {
             .ok_or_else(|| not_found(&command))?;
         let event = recalled(&tombstone, tombstone.recalled.as_ref().unwrap_or(&recall));
         tracing::info!(%conversation, seq = %command.seq, "recalled");
+        self.release_media(&message).await?;
         if self.delivery.inline(conversation) {
             let fanout = Fanout {
                 connections: &*self.connections,
@@ -110,6 +116,40 @@ impl RecallHandler {
                     Skip::Nobody,
                 )
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the recalled `message` out of its media's uses; a media no message carries any
+    /// more is erased from storage (and its record rejected, so that sending it again means
+    /// uploading it again).
+    async fn release_media(&self, message: &StoredMessage) -> Result<(), ChatError> {
+        let Some(media) = &message.media else {
+            return Ok(());
+        };
+        let used = MediaUse {
+            conversation_id: message.conversation_id.clone(),
+            seq: message.seq,
+        };
+        let mut ids = vec![media.id.clone()];
+        if let Some(poster) = media.thumbnail.as_ref().filter(|t| t.id != media.id) {
+            ids.push(poster.id.clone());
+        }
+        for id in ids {
+            self.media.remove_media_use(&id, &used).await?;
+            let orphaned = self
+                .media
+                .media(&id)
+                .await?
+                .is_some_and(|record| record.uses.is_empty());
+            if orphaned {
+                self.blobs.delete(&crate::media::upload_key(&id)).await?;
+                self.blobs.delete(&crate::media::thumbnail_key(&id)).await?;
+                self.media
+                    .settle_media(&id, &MediaVerdict::Rejected)
+                    .await?;
+                tracing::info!(media_id = %id, "recalled media erased");
+            }
         }
         Ok(())
     }

@@ -16,8 +16,8 @@ use chat_domain::events::ServerEvent;
 use chat_domain::frames::{MarkKind, SendCommand, SendFrame, read_frame};
 use chat_domain::{ChatError, MessageId, NewMessage, StoredMessage, UserId};
 use chat_ports::{
-    Clock, ConnectionPusher, ConnectionStore, GroupStore, Membership, MembershipStore,
-    MessageStore, Role, UserStore,
+    Clock, ConnectionPusher, ConnectionStore, GroupStore, MediaStore, MediaUse, Membership,
+    MembershipStore, MessageStore, Role, UserStore,
 };
 use tracing::Instrument;
 
@@ -39,6 +39,8 @@ pub struct SendHandler {
     /// Sending is activity: last seen, at most once a minute per user (this process).
     pub users: Arc<dyn UserStore>,
     pub activity: Arc<Activity>,
+    /// Which media may be attached, and where each was sent (who may download it).
+    pub media: Arc<dyn MediaStore>,
 }
 
 impl SendHandler {
@@ -77,10 +79,14 @@ impl SendHandler {
         .await?;
         self.ensure_may_send(&command.conversation_id, &access)
             .await?;
-        let appended = self.messages.append(self.draft(caller, command)?).await?;
+        let draft = self.draft(caller, command).await?;
+        let appended = self.messages.append(draft).await?;
         let fresh = appended.is_new();
         let message = appended.into_message();
         tracing::info!(conversation = %message.conversation_id, seq = %message.seq, fresh, "stored");
+        // Before anyone hears of the message: its media becomes theirs to download. Also on a
+        // retry (idempotent), in case the first attempt died right after the append.
+        self.record_media_use(&message).await?;
 
         // The sender has seen their own message: it never counts as unread for them (and tells
         // nobody: clients send receipts for what they show, which is what ticks are). Also on a
@@ -133,12 +139,10 @@ impl SendHandler {
         Ok(())
     }
 
-    fn draft(&self, caller: &Caller, command: SendCommand) -> Result<NewMessage, ChatError> {
-        if command.media_id.is_some() {
-            return Err(ChatError::bad_request(
-                "media messages are not enabled on this server yet; send a `body`",
-            ));
-        }
+    async fn draft(&self, caller: &Caller, command: SendCommand) -> Result<NewMessage, ChatError> {
+        let media =
+            crate::media::attach(&*self.media, &*self.memberships, &command, &caller.user_id)
+                .await?;
         let now = self.clock.now();
         Ok(NewMessage {
             conversation_id: command.conversation_id,
@@ -147,11 +151,27 @@ impl SendHandler {
             sender_device: caller.device_id.clone(),
             client_msg_id: command.client_msg_id,
             body: command.body,
-            media: None,
+            media,
             reply_to: command.reply_to,
             sent_at: now,
             system: None,
         })
+    }
+
+    /// Notes that `message` carries its media (and a video's poster).
+    async fn record_media_use(&self, message: &StoredMessage) -> Result<(), ChatError> {
+        let Some(media) = &message.media else {
+            return Ok(());
+        };
+        let used = MediaUse {
+            conversation_id: message.conversation_id.clone(),
+            seq: message.seq,
+        };
+        self.media.add_media_use(&media.id, &used).await?;
+        if let Some(poster) = media.thumbnail.as_ref().filter(|t| t.id != media.id) {
+            self.media.add_media_use(&poster.id, &used).await?;
+        }
+        Ok(())
     }
 
     async fn advance_own_mark(
