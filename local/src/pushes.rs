@@ -98,13 +98,6 @@ impl LocalPushNotifier {
     }
 }
 
-fn platform_name(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Fcm => "fcm",
-        Platform::Apns => "apns",
-    }
-}
-
 #[async_trait]
 impl PushNotifier for LocalPushNotifier {
     async fn register(
@@ -116,7 +109,7 @@ impl PushNotifier for LocalPushNotifier {
     ) -> PortResult<Registration> {
         let address = format!(
             "local:{}:{}",
-            platform_name(platform),
+            platform.as_str(),
             &Sha256::of(token.as_bytes()).to_hex()[..24]
         );
         let me = (user.clone(), device.clone());

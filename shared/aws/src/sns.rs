@@ -91,7 +91,7 @@ impl SnsPushNotifier {
         arn.ok_or_else(|| {
             ChatError::bad_request(format!(
                 "push notifications for {} are not configured",
-                platform_name(platform)
+                platform.as_str()
             ))
         })
     }
@@ -187,13 +187,6 @@ impl SnsPushNotifier {
 struct Previous {
     /// Its `CustomUserData`, if it had any.
     user_data: Option<String>,
-}
-
-fn platform_name(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Fcm => "fcm",
-        Platform::Apns => "apns",
-    }
 }
 
 /// Whether the endpoint already holds `token`, enabled, with `user_data`.

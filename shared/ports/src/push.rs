@@ -13,6 +13,25 @@ pub enum Platform {
     Apns,
 }
 
+impl Platform {
+    /// The wire and storage name (`fcm`, `apns`), as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Fcm => "fcm",
+            Platform::Apns => "apns",
+        }
+    }
+
+    /// The platform a stored name names, if any.
+    pub fn parse(raw: &str) -> Option<Platform> {
+        match raw {
+            "fcm" => Some(Platform::Fcm),
+            "apns" => Some(Platform::Apns),
+            _ => None,
+        }
+    }
+}
+
 /// A device registered for push: where a notification goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushEndpoint {

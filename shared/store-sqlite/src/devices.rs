@@ -21,22 +21,13 @@ use crate::rows::{corrupt, db, flag, int};
 /// The most devices one user may have registered for push (the DynamoDB store's bound too).
 pub(crate) const MAX_DEVICES_PER_USER: usize = 10;
 
-fn platform_str(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Fcm => "fcm",
-        Platform::Apns => "apns",
-    }
-}
-
 fn parse_platform(raw: &str) -> Result<Platform, ChatError> {
-    match raw {
-        "fcm" => Ok(Platform::Fcm),
-        "apns" => Ok(Platform::Apns),
-        other => Err(ChatError::internal(
+    Platform::parse(raw).ok_or_else(|| {
+        ChatError::internal(
             "corrupt value in column platform",
-            format!("unknown platform {other:?}"),
-        )),
-    }
+            format!("unknown platform {raw:?}"),
+        )
+    })
 }
 
 /// One `devices` row (`user_id, device_id, platform, address`), unparsed.
@@ -88,7 +79,12 @@ impl DeviceStore for SqliteStore {
                      VALUES (?1, ?2, ?3, ?4)",
                 )
                 .and_then(|mut stmt| {
-                    stmt.execute(params![user, device, platform_str(e.platform), e.address])
+                    stmt.execute(params![
+                        user,
+                        device,
+                        Platform::as_str(e.platform),
+                        e.address
+                    ])
                 })
                 .map_err(db("put_device"))?;
                 Ok(())

@@ -20,9 +20,15 @@ pub(crate) async fn may_download(
     if record.state != MediaState::Verified {
         return Ok(false);
     }
-    if &record.uploader == user {
-        return Ok(true);
-    }
+    Ok(&record.uploader == user || sees_a_use(memberships, record, user).await?)
+}
+
+/// Whether `user` may see one of the messages that carry `record` (whatever its state).
+async fn sees_a_use(
+    memberships: &dyn MembershipStore,
+    record: &MediaRecord,
+    user: &UserId,
+) -> Result<bool, ChatError> {
     for used in &record.uses {
         match reader(memberships, &used.conversation_id, user).await {
             Ok(visible) if visible.contains(used.seq.get()) => return Ok(true),
@@ -43,13 +49,7 @@ pub(crate) async fn usable(
 ) -> Result<MediaRecord, ChatError> {
     let unknown = || ChatError::bad_request(format!("unknown media_id {id}"));
     let record = media.media(id).await?.ok_or_else(unknown)?;
-    let allowed = &record.uploader == user || {
-        let verified = MediaRecord {
-            state: MediaState::Verified,
-            ..record.clone()
-        };
-        may_download(memberships, &verified, user).await?
-    };
+    let allowed = &record.uploader == user || sees_a_use(memberships, &record, user).await?;
     if !allowed {
         return Err(unknown());
     }
