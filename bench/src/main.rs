@@ -40,7 +40,7 @@ enum Scenario {
     ServeRelay(load::RelayArgs),
     /// (internal, run by `load`) chat-local's server, when no chat-local binary is found.
     #[command(hide = true)]
-    ServeLocal(chat_local::Config),
+    ServeLocal(Box<chat_local::Config>),
 }
 
 #[tokio::main]
@@ -58,6 +58,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Cost(args) => cost::run(args).await,
         Scenario::Fanout(args) => fanout::run(args).await,
         Scenario::ServeRelay(args) => load::serve_relay(args).await,
-        Scenario::ServeLocal(config) => load::serve_local(config).await,
+        Scenario::ServeLocal(config) => load::serve_local(*config).await,
     }
 }

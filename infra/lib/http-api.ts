@@ -37,6 +37,7 @@ export class ChatHttpApi extends Construct {
           apigw.CorsHttpMethod.GET,
           apigw.CorsHttpMethod.POST,
           apigw.CorsHttpMethod.PUT,
+          apigw.CorsHttpMethod.PATCH,
           apigw.CorsHttpMethod.DELETE,
         ],
         allowHeaders: ['authorization', 'content-type'],

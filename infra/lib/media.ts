@@ -43,6 +43,16 @@ export class ChatMedia extends Construct {
           exposedHeaders: ['ETag'],
           maxAge: 3000,
         },
+        // Downloads from any origin: they arrive through the HTTP API's 302, a redirect to
+        // another origin after which browsers send `Origin: null`, and a presigned GET URL is
+        // a capability already (local/src/cors.rs).
+        {
+          allowedMethods: [s3.HttpMethods.GET],
+          allowedOrigins: ['*'],
+          allowedHeaders: ['*'],
+          exposedHeaders: ['ETag'],
+          maxAge: 3000,
+        },
       ],
       lifecycleRules: [
         // A multipart upload that never completes is invisible but billed: drop it after a day.

@@ -263,7 +263,7 @@ describe('HTTP API', () => {
       ProtocolType: 'HTTP',
       CorsConfiguration: {
         AllowOrigins: ['*'],
-        AllowMethods: ['GET', 'POST', 'PUT', 'DELETE'],
+        AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
         AllowHeaders: ['authorization', 'content-type'],
         MaxAge: 3000,
       },

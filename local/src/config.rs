@@ -76,6 +76,17 @@ pub struct Config {
     #[arg(long, env = "CHAT_PUSH_QUIET", default_value = "3s", value_parser = humantime::parse_duration)]
     pub push_quiet: Duration,
 
+    /// Origins a browser may call the HTTP API and the media URLs from, comma-separated
+    /// (`https://app.example.com,http://localhost:*`; `*` for any): the template's
+    /// `CorsOrigins`.
+    #[arg(
+        long,
+        env = "CHAT_CORS_ORIGINS",
+        default_value = "*",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
     /// The most members a group may have (the deployment's `MaxGroupMembers`).
     #[arg(long, env = "CHAT_MAX_GROUP_MEMBERS", default_value_t = ChatSettings::default().max_group_members)]
     pub max_group_members: u32,
@@ -140,6 +151,7 @@ impl Config {
             fcm_platform_application_arn: None,
             apns_platform_application_arn: None,
             push_quiet: Duration::from_secs(3),
+            cors_origins: vec!["*".to_string()],
             max_group_members: ChatSettings::default().max_group_members,
             typing_max_members: ChatSettings::default().typing_max_members,
             recall_window: Duration::from_millis(

@@ -12,6 +12,8 @@
 mod backends;
 pub mod blobs;
 mod config;
+pub mod cors;
+mod dev_metrics;
 mod faults;
 mod gateway;
 mod http_api;
@@ -22,6 +24,7 @@ mod router;
 mod serve;
 mod streams;
 mod uploads;
+mod web;
 mod wiring;
 
 use std::net::SocketAddr;
@@ -53,13 +56,15 @@ impl LocalServer {
         config: Config,
         instruments: Instruments,
     ) -> anyhow::Result<LocalServer> {
+        // One tally per process (as one per Lambda container); the first server installs it.
+        dev_metrics::tally();
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (app, changes) = wiring::App::build(&config, addr, &instruments).await?;
         let app = Arc::new(app);
         // Started before the first connection is served, so no message goes unfanned.
         let fanout = app.start_fanout(changes).await?;
-        let router = router::router(app, addr);
+        let router = router::router(app, addr, cors::Origins::new(&config.cors_origins));
         // Small frames go out at once, as from API Gateway: without TCP_NODELAY a second frame
         // to a client waits for its ACK (Nagle), about 20 ms of added latency.
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

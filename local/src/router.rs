@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
 
+use crate::cors::{self, Origins};
 use crate::gateway::{management, socket};
 use crate::http_api;
 use crate::wiring::App;
@@ -14,12 +16,25 @@ use crate::wiring::App;
 /// The stage name of the local WebSocket API.
 pub(crate) const STAGE: &str = "local";
 
-pub(crate) fn router(app: Arc<App>, addr: SocketAddr) -> Router {
-    let media = app.local_blobs.clone().map(crate::blobs::routes);
+pub(crate) fn router(app: Arc<App>, addr: SocketAddr, origins: Origins) -> Router {
+    let media = app.local_blobs.clone().map(|blobs| {
+        crate::blobs::routes(blobs).layer(from_fn_with_state(origins.clone(), cors::s3_bucket))
+    });
     let state = crate::gateway::GatewayState {
         app,
         domain_name: addr.to_string(),
     };
+    // What API Gateway's HTTP API serves, CORS in front of it as its `CorsConfiguration` says
+    // (a preflight is answered before the authorizer). The local `/dev` helpers too, so that a
+    // page on another origin can sign in.
+    let http_api = Router::new()
+        .route("/dev/token", post(http_api::dev_token))
+        .route("/dev/pushes", get(crate::pushes::list))
+        .route("/dev/metrics", get(crate::dev_metrics::show))
+        .route("/v1/openapi.yaml", get(crate::openapi::spec))
+        .route("/v1", any(http_api::invoke))
+        .route("/v1/{*rest}", any(http_api::invoke))
+        .layer(from_fn_with_state(origins, cors::http_api));
     let router = Router::new()
         .route("/local", get(socket::upgrade))
         .route(
@@ -28,11 +43,8 @@ pub(crate) fn router(app: Arc<App>, addr: SocketAddr) -> Router {
                 .get(management::get_connection)
                 .delete(management::delete_connection),
         )
-        .route("/dev/token", post(http_api::dev_token))
-        .route("/dev/pushes", get(crate::pushes::list))
-        .route("/v1/openapi.yaml", get(crate::openapi::spec))
-        .route("/v1", any(http_api::invoke))
-        .route("/v1/{*rest}", any(http_api::invoke))
+        .merge(http_api)
+        .merge(crate::web::routes())
         .with_state(state);
     match media {
         Some(media) => router.merge(media),

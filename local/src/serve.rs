@@ -14,12 +14,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let server = LocalServer::start(config).await?;
     let addr = server.addr();
     println!("chat-local is up");
+    println!("  web chat       http://{addr}/");
     println!("  WebSocket      ws://{addr}/local?token=<jwt>&device=<id>");
     println!("  @connections   http://{addr}/local/@connections/{{connection_id}}");
     println!("  HTTP API       http://{addr}/v1/conversations");
     println!(
         "  dev tokens     curl -s -XPOST http://{addr}/dev/token -d '{{\"user_id\":\"alice\"}}'"
     );
+    println!("  metrics        http://{addr}/dev/metrics");
     println!("  data           {}", server.data_dir().display());
     tokio::select! {
         result = server.wait() => result,

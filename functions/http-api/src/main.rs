@@ -28,7 +28,7 @@ async fn main() -> Result<(), Error> {
     });
     lambda_http::run(service_fn(move |request: Request| {
         let handler = handler.clone();
-        async move { Ok::<_, Error>(handler.handle(request).await) }
+        async move { Ok::<_, Error>(chat_lambda_host::invocation(handler.handle(request)).await) }
     }))
     .await
 }

@@ -25,7 +25,11 @@ async fn main() -> Result<(), Error> {
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
         let handler = handler.clone();
-        async move { handler.handle(event.payload).await.map_err(Error::from) }
+        async move {
+            chat_lambda_host::invocation(handler.handle(event.payload))
+                .await
+                .map_err(Error::from)
+        }
     }))
     .await
 }

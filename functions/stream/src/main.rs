@@ -35,7 +35,7 @@ async fn main() -> Result<(), Error> {
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| {
         let handler = handler.clone();
-        async move { Ok::<_, Error>(handler.handle(event.payload).await) }
+        async move { Ok::<_, Error>(chat_lambda_host::invocation(handler.handle(event.payload)).await) }
     }))
     .await
 }

@@ -123,6 +123,20 @@ fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Failure
     }
 }
 
+/// Whether API Gateway throttled the request (as opposed to another retryable fault).
+fn is_throttle<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::ServiceError(service) => {
+            service.raw().status().as_u16() == 429
+                || service
+                    .err()
+                    .code()
+                    .is_some_and(|c| THROTTLING_CODES.contains(&c))
+        }
+        _ => false,
+    }
+}
+
 impl ApiGatewayPusher {
     /// Runs `call` until it succeeds, the connection is gone, or the tries run out.
     async fn with_retries<E, F, Fut>(
@@ -142,6 +156,9 @@ impl ApiGatewayPusher {
                 Ok(()) => return Ok(PostOutcome::Delivered),
                 Err(err) => err,
             };
+            if is_throttle(&err) {
+                chat_metrics::count(chat_metrics::names::THROTTLES, 1);
+            }
             match classify(&err) {
                 Failure::Gone => return Ok(PostOutcome::Gone),
                 Failure::Retry if attempt < self.backoff.max_attempts => {

@@ -11,6 +11,7 @@
 //! frames of one fan-out reach each connection one after another, in order.
 
 use chat_domain::{ChatError, ConnectionId, ConversationId, DeviceId, Millis, Seq, UserId};
+use chat_metrics::names;
 use chat_ports::{Connection, ConnectionPusher, ConnectionStore, MembershipStore, PostOutcome};
 use futures_util::StreamExt;
 
@@ -85,6 +86,11 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
+    /// Every connection posted to, whatever became of it.
+    fn reached(&self) -> usize {
+        self.delivered + self.gone + self.failed
+    }
+
     fn add(&mut self, other: Tally) {
         self.delivered += other.delivered;
         self.gone += other.gone;
@@ -105,7 +111,26 @@ impl Fanout<'_> {
     /// (both users of a direct one) who may see the message at `about` (a member added after
     /// it may not: the fan-out can run after the addition), and of `also` (e.g. whom a system
     /// message just removed), but `skip`. Fails only when the members cannot be read (worth a
-    /// retry).
+    /// retry). Measured: [`names::FANOUT_CONNECTIONS`] and [`names::FANOUT_MS`].
+    pub(crate) async fn message_to_conversation(
+        &self,
+        conversation: &ConversationId,
+        about: Option<Seq>,
+        also: &[UserId],
+        frames: &[String],
+        skip: Skip<'_>,
+    ) -> Result<Tally, ChatError> {
+        let started = std::time::Instant::now();
+        let tally = self
+            .to_conversation(conversation, about, also, frames, skip)
+            .await?;
+        chat_metrics::record(names::FANOUT_CONNECTIONS, tally.reached() as f64);
+        chat_metrics::record(names::FANOUT_MS, started.elapsed().as_secs_f64() * 1000.0);
+        Ok(tally)
+    }
+
+    /// [`Fanout::message_to_conversation`] without the fan-out metrics (typing, which is not
+    /// a message and would drown them).
     pub(crate) async fn to_conversation(
         &self,
         conversation: &ConversationId,
@@ -177,6 +202,7 @@ impl Fanout<'_> {
     /// Every frame to one connection, in order; stops at the first that does not arrive.
     async fn post_all(&self, target: &Connection, frames: &[String]) -> Tally {
         for frame in frames {
+            chat_metrics::count(names::POSTS, 1);
             match self
                 .pusher
                 .post(&target.connection_id, frame.as_bytes())
@@ -184,6 +210,7 @@ impl Fanout<'_> {
             {
                 Ok(PostOutcome::Delivered) => {}
                 Ok(PostOutcome::Gone) => {
+                    chat_metrics::count(names::GONE_PRUNED, 1);
                     tracing::debug!(connection = %target.connection_id, "pruning a gone connection");
                     if let Err(err) = self
                         .connections
@@ -198,6 +225,7 @@ impl Fanout<'_> {
                     };
                 }
                 Err(err) => {
+                    chat_metrics::count(names::POST_FAILURES, 1);
                     tracing::warn!(connection = %target.connection_id, error = %err, "post failed");
                     return Tally {
                         failed: 1,

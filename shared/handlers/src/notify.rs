@@ -119,6 +119,11 @@ impl Notifier {
                 break;
             }
         }
+        chat_metrics::count(chat_metrics::names::PUSHES, tally.sent as u64);
+        chat_metrics::count(
+            chat_metrics::names::PUSHES_COALESCED,
+            tally.coalesced as u64,
+        );
         if tally != PushTally::default() {
             tracing::info!(%conversation, seq = %message.seq, sent = tally.sent,
                 coalesced = tally.coalesced, disabled = tally.disabled, failed = tally.failed,

@@ -67,6 +67,7 @@ impl StreamHandler {
                 .min();
             let mut response = DynamoDbEventResponse::default();
             if let Some(position) = failed {
+                chat_metrics::count(chat_metrics::names::STREAM_BATCH_FAILURES, 1);
                 let mut failure = DynamoDbBatchItemFailure::default();
                 failure.item_identifier = event.records[position].change.sequence_number.clone();
                 response.batch_item_failures.push(failure);
@@ -110,6 +111,7 @@ impl StreamHandler {
         {
             Ok(message) => message,
             Err(err) => {
+                chat_metrics::count(chat_metrics::names::STREAM_RECORDS_SKIPPED, 1);
                 tracing::error!(event_id = %record.event_id, error = %err,
                     "a stream record that is not a message; skipped");
                 return Ok(());
@@ -145,7 +147,7 @@ impl StreamHandler {
             (Vec::new(), vec![event.to_json()], Skip::Nobody)
         };
         let tally = fanout
-            .to_conversation(
+            .message_to_conversation(
                 &message.conversation_id,
                 Some(message.seq),
                 &also,

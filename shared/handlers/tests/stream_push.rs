@@ -5,6 +5,7 @@
 
 mod support;
 
+use chat_metrics::names;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -204,6 +205,7 @@ async fn a_burst_in_one_batch_is_one_notification_about_its_newest_message() {
 
 #[tokio::test]
 async fn a_batch_delivered_twice_notifies_once() {
+    let (tally, _guard) = chat_metrics::for_this_thread(chat_metrics::Keep::Summary);
     let world = world().await;
     for _ in 0..2 {
         let event = batch(vec![
@@ -228,15 +230,25 @@ async fn a_batch_delivered_twice_notifies_once() {
         about,
         vec!["carol-phone dm:alice:carol#1", "carol-phone grp:team#1"]
     );
+    // What CloudWatch would chart: two pushes, the second delivery's two folded away.
+    let counted = tally.snapshot();
+    assert_eq!(counted.counter(names::PUSHES), 2);
+    assert_eq!(counted.counter(names::PUSHES_COALESCED), 2);
+    assert_eq!(counted.counter(names::STREAM_BATCH_FAILURES), 0);
 }
 
 #[tokio::test]
 async fn a_poison_record_is_skipped_and_the_rest_notifies() {
+    let (tally, _guard) = chat_metrics::for_this_thread(chat_metrics::Keep::Summary);
     let world = world().await;
     let event = batch(vec![None, Some(message_image("grp:team", 1)), None]);
     let response = world.handler.handle(event).await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(sent(&world).len(), 1);
+    let counted = tally.snapshot();
+    assert_eq!(counted.counter(names::STREAM_RECORDS_SKIPPED), 2);
+    assert_eq!(counted.counter(names::PUSHES), 1);
+    assert_eq!(counted.histograms[names::FANOUT_CONNECTIONS.name].count, 1);
 }
 
 #[tokio::test]

@@ -28,12 +28,40 @@ use chat_aws::{
     management_client, s3_client, sns_client,
 };
 use chat_handlers::{Activity, ChatSettings, Route};
+use chat_metrics::Keep;
 use chat_ports::{Clock, SystemClock};
 use lambda_runtime::{LambdaEvent, service_fn};
 
-/// Starts logging as Lambda's logging controls configure it.
+/// Starts logging as Lambda's logging controls configure it, and the metrics tally that
+/// [`invocation`] drains into CloudWatch Embedded Metric Format after each invocation.
 pub fn init_logging() {
     lambda_runtime::tracing::init_default_subscriber();
+    chat_metrics::install(Keep::Values);
+}
+
+/// Runs one invocation's work, then writes what it counted as EMF lines on stdout (CloudWatch
+/// Logs extracts them as metrics in the `Chat` namespace, dimension `Function`; see
+/// `docs/deploy.md`, "Operations notes"). A container runs one invocation at a time, so the
+/// lines are exactly this invocation's.
+pub async fn invocation<F: std::future::Future>(work: F) -> F::Output {
+    let output = work.await;
+    flush_metrics();
+    output
+}
+
+fn flush_metrics() {
+    let snapshot = chat_metrics::install(Keep::Values).take();
+    if snapshot.is_empty() {
+        return;
+    }
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "unknown".into());
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    for line in chat_metrics::emf::documents(&snapshot, &function, now_ms) {
+        println!("{line}");
+    }
 }
 
 fn required(name: &str) -> anyhow::Result<String> {
@@ -155,7 +183,9 @@ pub async fn run_route<R: Route + 'static>(route: R) -> Result<(), lambda_runtim
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
             let route = route.clone();
-            async move { Ok::<_, lambda_runtime::Error>(route.handle(event.payload).await) }
+            async move {
+                Ok::<_, lambda_runtime::Error>(invocation(route.handle(event.payload)).await)
+            }
         },
     ))
     .await

@@ -139,6 +139,7 @@ async fn gone_is_an_answer_with_or_without_the_error_type() {
 
 #[tokio::test]
 async fn throttling_is_retried_then_delivered() {
+    let (tally, _guard) = chat_metrics::for_this_thread(chat_metrics::Keep::Summary);
     let (endpoint, seen) = scripted(vec![
         (
             429,
@@ -154,6 +155,8 @@ async fn throttling_is_retried_then_delivered() {
         Some(PostOutcome::Delivered)
     );
     assert_eq!(seen.lock().expect("log").len(), 3);
+    // Both the coded and the bare 429 count as throttles.
+    assert_eq!(tally.snapshot().counter(chat_metrics::names::THROTTLES), 2);
 }
 
 #[tokio::test]
@@ -169,6 +172,7 @@ async fn throttling_gives_up_after_the_last_try() {
 
 #[tokio::test]
 async fn other_errors_are_internal_and_not_retried() {
+    let (tally, _guard) = chat_metrics::for_this_thread(chat_metrics::Keep::Summary);
     let (endpoint, seen) = scripted(vec![
         (403, "x-amzn-errortype: ForbiddenException\r\n", "{}"),
         (200, "", ""),
@@ -180,6 +184,11 @@ async fn other_errors_are_internal_and_not_retried() {
         .expect_err("forbidden");
     assert!(err.is_internal());
     assert_eq!(seen.lock().expect("log").len(), 1);
+    assert_eq!(
+        tally.snapshot().counter(chat_metrics::names::THROTTLES),
+        0,
+        "a refusal is no throttle"
+    );
 }
 
 #[tokio::test]

@@ -108,7 +108,7 @@ impl RecallHandler {
                 now,
             };
             fanout
-                .to_conversation(
+                .message_to_conversation(
                     conversation,
                     Some(command.seq),
                     &[],

@@ -82,6 +82,9 @@ impl SendHandler {
         let draft = self.draft(caller, command).await?;
         let appended = self.messages.append(draft).await?;
         let fresh = appended.is_new();
+        if fresh {
+            chat_metrics::count(chat_metrics::names::MESSAGES_STORED, 1);
+        }
         let message = appended.into_message();
         tracing::info!(conversation = %message.conversation_id, seq = %message.seq, fresh, "stored");
         // Before anyone hears of the message: its media becomes theirs to download. Also on a
@@ -240,7 +243,7 @@ impl SendHandler {
         let frame = ServerEvent::message(message.clone()).to_json();
         let tally = self
             .fanout()
-            .to_conversation(
+            .message_to_conversation(
                 &message.conversation_id,
                 Some(message.seq),
                 &[],
