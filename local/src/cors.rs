@@ -233,7 +233,11 @@ fn s3_preflight(origins: &Origins, origin: Option<&str>, headers: &HeaderMap) ->
     let mut response = empty(StatusCode::OK);
     let out = response.headers_mut();
     allowed.apply(out);
-    set(out, header::ACCESS_CONTROL_ALLOW_METHODS, &methods.join(", "));
+    set(
+        out,
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        &methods.join(", "),
+    );
     if let Some(requested) = text(headers, header::ACCESS_CONTROL_REQUEST_HEADERS) {
         // With `AllowedHeaders: ["*"]`, S3 echoes what was asked for, lowercased.
         set(

@@ -193,8 +193,14 @@ async fn with_listed_origins_uploads_need_one_and_downloads_take_any() {
     // `Origin: null`: the second rule answers it, for GET only.
     let after_redirect = preflight(&url, "null", "GET", "").await;
     assert_eq!(after_redirect.status(), 200);
-    assert_eq!(header(&after_redirect, "access-control-allow-origin"), Some("*"));
-    assert_eq!(header(&after_redirect, "access-control-allow-methods"), Some("GET"));
+    assert_eq!(
+        header(&after_redirect, "access-control-allow-origin"),
+        Some("*")
+    );
+    assert_eq!(
+        header(&after_redirect, "access-control-allow-methods"),
+        Some("GET")
+    );
     let get = reqwest::Client::new()
         .get(&url)
         .header("origin", "null")
@@ -232,7 +238,10 @@ fn chat_locals_cors_settings_are_the_templates() {
     assert_eq!(rules.as_sequence().map(Vec::len), Some(2));
     assert_eq!(strings(&rule["AllowedMethods"]), BUCKET_METHODS);
     let downloads = &rules[1];
-    assert_eq!(strings(&downloads["AllowedMethods"]), BUCKET_ANY_ORIGIN_METHODS);
+    assert_eq!(
+        strings(&downloads["AllowedMethods"]),
+        BUCKET_ANY_ORIGIN_METHODS
+    );
     assert_eq!(strings(&downloads["AllowedOrigins"]), ["*"]);
     for rule in [rule, downloads] {
         assert_eq!(strings(&rule["AllowedHeaders"]), ["*"]);
