@@ -272,10 +272,10 @@ fn bucket_rule(
     origin: &str,
     method: &str,
 ) -> Option<(AllowedOrigin, &'static [&'static str])> {
-    if BUCKET_METHODS.contains(&method) {
-        if let Some(allowed) = origins.allow(origin) {
-            return Some((allowed, &BUCKET_METHODS));
-        }
+    if BUCKET_METHODS.contains(&method)
+        && let Some(allowed) = origins.allow(origin)
+    {
+        return Some((allowed, &BUCKET_METHODS));
     }
     BUCKET_ANY_ORIGIN_METHODS
         .contains(&method)
