@@ -83,7 +83,10 @@ impl ApiGatewayPusher {
 enum Failure {
     /// The connection is gone: an answer.
     Gone,
-    /// Throttled or transient: worth another try.
+    /// API Gateway throttled it (429, the account's request quota): worth another try, and
+    /// counted (the `Throttles` metric).
+    Throttled,
+    /// A transient fault: worth another try.
     Retry,
     /// Anything else: an internal error.
     Fatal,
@@ -106,11 +109,9 @@ fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Failure
             let code = service.err().code();
             if status == 410 || code == Some("GoneException") {
                 Failure::Gone
-            } else if status == 429
-                || status >= 500
-                || code.is_some_and(|c| THROTTLING_CODES.contains(&c))
-            {
-                // Throttled, or a fault on the other side: both worth another try.
+            } else if status == 429 || code.is_some_and(|c| THROTTLING_CODES.contains(&c)) {
+                Failure::Throttled
+            } else if status >= 500 {
                 Failure::Retry
             } else {
                 Failure::Fatal
@@ -120,20 +121,6 @@ fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Failure
             Failure::Retry
         }
         _ => Failure::Fatal,
-    }
-}
-
-/// Whether API Gateway throttled the request (as opposed to another retryable fault).
-fn is_throttle<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    match err {
-        SdkError::ServiceError(service) => {
-            service.raw().status().as_u16() == 429
-                || service
-                    .err()
-                    .code()
-                    .is_some_and(|c| THROTTLING_CODES.contains(&c))
-        }
-        _ => false,
     }
 }
 
@@ -156,17 +143,18 @@ impl ApiGatewayPusher {
                 Ok(()) => return Ok(PostOutcome::Delivered),
                 Err(err) => err,
             };
-            if is_throttle(&err) {
+            let failure = classify(&err);
+            if failure == Failure::Throttled {
                 chat_metrics::count(chat_metrics::names::THROTTLES, 1);
             }
-            match classify(&err) {
+            match failure {
                 Failure::Gone => return Ok(PostOutcome::Gone),
-                Failure::Retry if attempt < self.backoff.max_attempts => {
+                Failure::Throttled | Failure::Retry if attempt < self.backoff.max_attempts => {
                     tracing::debug!(%connection, attempt, error = %DisplayErrorContext(&err), "{what} retried");
                     self.backoff.pause(attempt).await;
                     attempt += 1;
                 }
-                Failure::Retry | Failure::Fatal => {
+                Failure::Throttled | Failure::Retry | Failure::Fatal => {
                     return Err(internal(
                         format!("{what} {connection} (try {attempt})"),
                         err,
