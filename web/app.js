@@ -252,8 +252,15 @@ function start(session) {
       return;
     }
     const p = found.p;
+    if (e.code === 'rate_limited') {
+      // Nothing was stored; the same client_msg_id after the pause asked for is an ordinary
+      // send. Not a failed try: a phone flushing a long outbox is refused many times over.
+      // The jitter keeps a refused batch from coming back all at once.
+      setTimeout(() => transmit(p), (e.retry_after_ms ?? 1000) + Math.random() * 200);
+      return;
+    }
     const notYet = e.code === 'bad_request' && /not uploaded|not checked/.test(e.message);
-    const transient = ['rate_limited', 'internal'].includes(e.code);
+    const transient = e.code === 'internal';
     p.tries = (p.tries || 0) + 1;
     if ((notYet && p.tries < 40) || (transient && p.tries < 8)) {
       setTimeout(() => transmit(p), notYet ? 250 : 1000 * 2 ** p.tries);

@@ -150,6 +150,20 @@ impl<'a> Sender<'a> {
                 .map_err(|_| {
                     CliError::Timeout(format!("no ack for the message within {:?}", self.timeout))
                 })??;
+            // Sending too fast: the server says when to try again, and nothing was stored;
+            // the same frame then is an ordinary send (while the deadline allows).
+            if let Some(pause) = rate_limited(message, &event)
+                && Instant::now() + pause < deadline
+            {
+                self.out.status(
+                    "send",
+                    "rate limited",
+                    &format!("sending again in {} ms", pause.as_millis()),
+                );
+                tokio::time::sleep(pause).await;
+                socket.send(&message.frame()).await?;
+                continue;
+            }
             if let Some(answer) = answer_to(message, event) {
                 return answer;
             }
@@ -162,6 +176,15 @@ impl<'a> Sender<'a> {
             socket.close().await;
         }
     }
+}
+
+/// The pause a `rate_limited` answer to `message` asks for.
+fn rate_limited(message: &Outgoing, event: &Value) -> Option<Duration> {
+    let ours = event["client_msg_id"].as_str() == Some(message.client_msg_id.as_str());
+    (ours && event["type"] == "error" && event["code"] == "rate_limited")
+        .then(|| event["retry_after_ms"].as_u64())
+        .flatten()
+        .map(Duration::from_millis)
 }
 
 /// The `ack` or `error` that answers `message`, or `None` for any other event.

@@ -25,6 +25,8 @@ const NUMBERS = [
   'documentMaxBytes',
   'pushQuietMs',
   'pushTtlSeconds',
+  'sendRatePerSecond',
+  'sendBurst',
 ] as const;
 
 export function propsFromContext(node: Node): ChatStackProps {

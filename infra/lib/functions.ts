@@ -123,6 +123,8 @@ export class ChatFunctions extends Construct {
       DOCUMENT_MAX_BYTES: String(s.documentMaxBytes),
       PUSH_QUIET_MS: String(s.pushQuietMs),
       PUSH_TTL_SECONDS: String(s.pushTtlSeconds),
+      SEND_RATE_PER_SECOND: String(s.sendRatePerSecond),
+      SEND_BURST: String(s.sendBurst),
       MEDIA_BUCKET: props.mediaBucketName,
     };
     const bundling = Stack.of(this).bundlingRequired;

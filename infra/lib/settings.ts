@@ -25,6 +25,10 @@ export interface ChatSettingsProps {
   readonly documentMaxBytes?: number;
   readonly pushQuietMs?: number;
   readonly pushTtlSeconds?: number;
+  /** SendRatePerSecond: messages a second one user may send, sustained; 0 (or sendBurst 0): no limit. */
+  readonly sendRatePerSecond?: number;
+  /** SendBurst: messages one user may send at once before the rate applies. */
+  readonly sendBurst?: number;
   /** CorsOrigins: the browser origins of the HTTP API and of presigned media URLs. */
   readonly corsOrigins?: string[];
   /** FcmPlatformApplicationArn: an existing SNS platform application (app/GCM/...). */
@@ -49,6 +53,8 @@ export interface ChatSettings {
   readonly documentMaxBytes: number;
   readonly pushQuietMs: number;
   readonly pushTtlSeconds: number;
+  readonly sendRatePerSecond: number;
+  readonly sendBurst: number;
   readonly corsOrigins: string[];
   readonly fcmPlatformApplicationArn: string;
   readonly apnsPlatformApplicationArn: string;
@@ -68,6 +74,8 @@ export const DEFAULTS = {
   documentMaxBytes: 104857600,
   pushQuietMs: 3000,
   pushTtlSeconds: 86400,
+  sendRatePerSecond: 10,
+  sendBurst: 100,
   corsOrigins: ['*'],
   fcmPlatformApplicationArn: '',
   apnsPlatformApplicationArn: '',
@@ -116,6 +124,8 @@ export function resolveSettings(props: ChatSettingsProps): ChatSettings {
     documentMaxBytes: atLeast('documentMaxBytes', s.documentMaxBytes, 1),
     pushQuietMs: atLeast('pushQuietMs', s.pushQuietMs, 0),
     pushTtlSeconds: atLeast('pushTtlSeconds', s.pushTtlSeconds, 0),
+    sendRatePerSecond: atLeast('sendRatePerSecond', s.sendRatePerSecond, 0),
+    sendBurst: atLeast('sendBurst', s.sendBurst, 0),
     corsOrigins: [...s.corsOrigins],
     fcmPlatformApplicationArn: matching('fcmPlatformApplicationArn', s.fcmPlatformApplicationArn, FCM_ARN),
     apnsPlatformApplicationArn: matching('apnsPlatformApplicationArn', s.apnsPlatformApplicationArn, APNS_ARN),

@@ -12,8 +12,8 @@ use chat_aws::{
 use chat_aws::{PlatformApps, S3BlobStore, SnsPushNotifier, s3_client, sns_client};
 use chat_ports::{
     BlobKey, BlobStore, ChatStore, Clock, ConnectionPusher, ConnectionStore, DeviceStore,
-    GroupStore, HiddenStore, MediaStore, MembershipStore, MessageStore, PushLedger, PushNotifier,
-    SystemClock, UserStore, WatchStore,
+    GroupStore, HiddenStore, LocalQuota, MediaStore, MembershipStore, MessageStore, PushLedger,
+    PushNotifier, SendQuota, SystemClock, UserStore, WatchStore,
 };
 use chat_store_sqlite::{Change, SqliteStore};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -39,6 +39,9 @@ pub(crate) struct Ports {
     pub devices: Arc<dyn DeviceStore>,
     pub ledger: Arc<dyn PushLedger>,
     pub pusher: Arc<dyn ConnectionPusher>,
+    /// Each user's send allowance: in memory for the embedded backend (one process: exact),
+    /// on the users table for `--backend aws` (shared, as between Lambda containers).
+    pub quota: Arc<dyn SendQuota>,
     /// Where the stream handler's records come from.
     pub changes: Changes,
     /// The media bytes: chat-local's own S3-faithful store, or S3 (moto, LocalStack, AWS).
@@ -83,6 +86,7 @@ impl Ports {
     fn from_store<S>(
         store: Arc<S>,
         pusher: Arc<dyn ConnectionPusher>,
+        quota: Arc<dyn SendQuota>,
         changes: Changes,
         extras: Extras,
     ) -> Ports
@@ -101,6 +105,7 @@ impl Ports {
             devices: store.clone(),
             ledger: store,
             pusher,
+            quota,
             changes,
             blobs: extras.blobs,
             uploads: extras.uploads,
@@ -156,6 +161,7 @@ async fn backend_ports(
             Ok(Ports::from_store(
                 Arc::new(store),
                 registry.clone(),
+                Arc::new(LocalQuota::new(config.settings().send_rate)),
                 changes,
                 extras,
             ))
@@ -195,7 +201,8 @@ async fn aws_ports(
             .region()
             .map_or_else(|| "us-east-1".to_string(), ToString::to_string),
     };
-    let store = Arc::new(DynamoStore::new(dynamodb, tables));
+    let store =
+        Arc::new(DynamoStore::new(dynamodb, tables).with_send_rate(config.settings().send_rate));
     // The Lambdas push through API Gateway's management API; here the same adapter talks to
     // this server's own `@connections` endpoint.
     let management =
@@ -203,8 +210,9 @@ async fn aws_ports(
     let pusher: Arc<dyn ConnectionPusher> = Arc::new(ApiGatewayPusher::new(management));
     let extras = aws_extras(config, &sdk_config, meter).await?;
     Ok(Ports::from_store(
-        store,
+        store.clone(),
         pusher,
+        store,
         Changes::Stream(stream),
         extras,
     ))

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chat_domain::SendRate;
 use chat_handlers::ChatSettings;
 
 /// The secret `chat-local` signs and checks dev tokens with when none is given. Never deploy it:
@@ -108,6 +109,14 @@ pub struct Config {
     #[arg(long, env = "CHAT_ACTIVITY_WRITE_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration)]
     pub activity_write_interval: Duration,
 
+    /// How many messages a second one user may send, sustained (a token bucket; 0: no limit).
+    #[arg(long, env = "CHAT_SEND_RATE", default_value_t = SendRate::DEFAULT.per_second())]
+    pub send_rate: u32,
+
+    /// How many messages one user may send at once before `--send-rate` applies (0: no limit).
+    #[arg(long, env = "CHAT_SEND_BURST", default_value_t = SendRate::DEFAULT.burst())]
+    pub send_burst: u32,
+
     /// Fault injection (tests, benchmarks): answer every Nth `@connections` POST with
     /// `429 LimitExceededException`, as API Gateway does past the account's quota. 0: never.
     #[arg(
@@ -161,6 +170,8 @@ impl Config {
             activity_write_interval: Duration::from_millis(
                 u64::try_from(ChatSettings::default().activity_write_interval_ms).unwrap_or(0),
             ),
+            send_rate: SendRate::DEFAULT.per_second(),
+            send_burst: SendRate::DEFAULT.burst(),
             fault_throttle_every: 0,
             naive_fanout_lookups: false,
         }
@@ -179,6 +190,7 @@ impl Config {
             online_window_ms: ms(self.idle_timeout) + ms(self.activity_write_interval),
             activity_write_interval_ms: ms(self.activity_write_interval),
             push_quiet_ms: ms(self.push_quiet),
+            send_rate: SendRate::new(self.send_rate, self.send_burst),
             ..ChatSettings::default()
         }
     }

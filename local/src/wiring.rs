@@ -128,6 +128,7 @@ impl App {
                 users: ports.users.clone(),
                 activity: activity.clone(),
                 media: ports.media.clone(),
+                quota: ports.quota.clone(),
             },
             receipt: ReceiptHandler {
                 messages: ports.messages.clone(),

@@ -187,7 +187,14 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let mut targets = Vec::new();
     for server in [
         ChildServer::start_relay(args.relay_nagle).await?,
-        ChildServer::start_local(args.server_bin.as_deref(), &root.path().join("data")).await?,
+        // The relay limits nobody, and a simulated client sends up to 20 messages a second at
+        // the top step: the per-user send limit (10 a second by default) is off here.
+        ChildServer::start_local_with(
+            args.server_bin.as_deref(),
+            &root.path().join("data"),
+            &["--send-burst", "0"],
+        )
+        .await?,
     ] {
         println!("{:<10}  {}", server.info.name, server.info.command);
         targets.push(Target::new(server, plan.clients));

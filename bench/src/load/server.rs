@@ -40,13 +40,8 @@ pub struct ChildServer {
 }
 
 impl ChildServer {
-    /// Starts `chat-local` on a free loopback port over `data_dir` (see the module doc for
-    /// which executable).
-    pub async fn start_local(explicit: Option<&Path>, data_dir: &Path) -> anyhow::Result<Self> {
-        Self::start_local_with(explicit, data_dir, &[]).await
-    }
-
-    /// [`ChildServer::start_local`] with `extra` flags (e.g. `--naive-fanout-lookups`).
+    /// Starts `chat-local` on a free loopback port over `data_dir` with `extra` flags (see the
+    /// module doc for which executable).
     pub async fn start_local_with(
         explicit: Option<&Path>,
         data_dir: &Path,

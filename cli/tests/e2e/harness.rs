@@ -67,8 +67,13 @@ impl Run {
 
 impl Cli {
     pub async fn start() -> Cli {
+        Cli::start_with(|_| {}).await
+    }
+
+    /// [`Cli::start`] over a server with some settings changed.
+    pub async fn start_with(adjust: impl FnOnce(&mut chat_local::Config)) -> Cli {
         Cli {
-            server: TestServer::start().await,
+            server: TestServer::start_with(adjust).await,
             dir: tempfile::tempdir().expect("a config dir"),
         }
     }

@@ -83,7 +83,8 @@ async fn a_message_sent_to_a_user_arrives_with_the_seq_of_its_ack() {
 
 #[tokio::test]
 async fn history_pages_past_one_page_and_prints_oldest_first() {
-    let cli = Cli::start().await;
+    // 130 messages from one user as fast as acks come: past the default send burst.
+    let cli = Cli::start_with(|config| config.send_burst = 0).await;
     cli.login("bob").await;
     let mut alice = cli.server.connect("alice", "phone").await;
     for n in 1..=130 {
@@ -175,4 +176,35 @@ async fn a_profile_is_private_and_keeps_its_device_across_logins() {
         .json();
     assert_eq!(again["device_id"], first["device_id"]);
     assert_eq!(read()["device_id"], first["device_id"]);
+}
+
+#[tokio::test]
+async fn a_rate_limited_send_waits_the_pause_asked_for_and_is_stored_once() {
+    // One message at once, then 2 a second: the second `chat send` is refused, then waits.
+    let cli = Cli::start_with(|config| {
+        config.send_burst = 1;
+        config.send_rate = 2;
+    })
+    .await;
+    cli.login("alice").await;
+    for body in ["one", "two"] {
+        let run = cli
+            .run("alice", &["--json", "send", "--to", "bob", body])
+            .await;
+        let ack = run.ok().json();
+        assert_eq!(ack["type"], "ack", "{ack}");
+    }
+    let history = cli
+        .run(
+            "alice",
+            &["--json", "history", "--conversation", "dm:alice:bob"],
+        )
+        .await
+        .ok()
+        .json_lines();
+    let bodies: Vec<&str> = history
+        .iter()
+        .map(|m| m["body"].as_str().expect("body"))
+        .collect();
+    assert_eq!(bodies, ["one", "two"], "each once, in order");
 }

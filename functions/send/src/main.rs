@@ -22,6 +22,8 @@ async fn main() -> Result<(), Error> {
         users: adapters.store.clone(),
         activity: adapters.activity.clone(),
         media: adapters.store.clone(),
+        // Each user's allowance, shared by every container (counted on the users table).
+        quota: adapters.store.clone(),
     })
     .await
 }

@@ -65,8 +65,12 @@ pub enum ChatError {
     NotFound(String),
     #[error("{0}")]
     TooLarge(String),
-    #[error("{0}")]
-    RateLimited(String),
+    /// Too many requests: try again in `retry_after_ms`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_ms: i64,
+    },
     #[error("{0}")]
     Conflict(String),
     /// A fault of ours (storage, network). The client only ever sees "internal error".
@@ -110,7 +114,7 @@ impl ChatError {
             ChatError::Forbidden(_) => ErrorCode::Forbidden,
             ChatError::NotFound(_) => ErrorCode::NotFound,
             ChatError::TooLarge(_) => ErrorCode::TooLarge,
-            ChatError::RateLimited(_) => ErrorCode::RateLimited,
+            ChatError::RateLimited { .. } => ErrorCode::RateLimited,
             ChatError::Conflict(_) => ErrorCode::Conflict,
             ChatError::Internal { .. } => ErrorCode::Internal,
         }
@@ -121,6 +125,14 @@ impl ChatError {
         match self {
             ChatError::Internal { .. } => "internal error".to_string(),
             other => other.to_string(),
+        }
+    }
+
+    /// How long the client should wait before trying again, where the error says.
+    pub fn retry_after_ms(&self) -> Option<i64> {
+        match self {
+            ChatError::RateLimited { retry_after_ms, .. } => Some(*retry_after_ms),
+            _ => None,
         }
     }
 

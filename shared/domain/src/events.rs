@@ -166,6 +166,9 @@ pub enum ServerEvent {
         client_msg_id: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         action: Option<String>,
+        /// `rate_limited`: when to try again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<i64>,
     },
 }
 
@@ -182,6 +185,7 @@ impl ServerEvent {
             message: err.client_message(),
             client_msg_id: client_msg_id.map(str::to_string),
             action: action.map(str::to_string),
+            retry_after_ms: err.retry_after_ms(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod limits;
 pub mod media;
 pub mod message;
+pub mod rate;
 pub mod seq;
 pub mod time;
 
@@ -23,5 +24,6 @@ pub use group::{GroupName, GroupSettings, Role, SettingsPatch, SystemEvent, Syst
 pub use ids::{ClientMsgId, ConnectionId, DeviceId, GroupId, MediaId, MessageId, UserId};
 pub use media::{ContentType, MediaKind, MediaLimits, Sha256, ThumbnailRef};
 pub use message::{Body, MediaRef, NewMessage, Recall, StoredMessage};
+pub use rate::{SendRate, Take, TokenBucket};
 pub use seq::Seq;
 pub use time::Millis;

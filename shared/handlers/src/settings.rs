@@ -27,6 +27,8 @@ pub struct ChatSettings {
     pub push_quiet_ms: i64,
     /// How long a push provider keeps trying to reach an offline device (seconds).
     pub push_ttl_secs: u32,
+    /// How fast one user may send (`None`: unlimited).
+    pub send_rate: Option<chat_domain::SendRate>,
 }
 
 impl Default for ChatSettings {
@@ -41,6 +43,7 @@ impl Default for ChatSettings {
             media_limits: chat_domain::MediaLimits::default(),
             push_quiet_ms: 3_000,
             push_ttl_secs: 24 * 60 * 60,
+            send_rate: Some(chat_domain::SendRate::DEFAULT),
         }
     }
 }

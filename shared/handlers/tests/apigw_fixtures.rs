@@ -16,7 +16,9 @@ use chat_handlers::{
     Activity, AuthorizerHandler, ChatSettings, ConnectHandler, Delivery, DisconnectHandler,
     SendHandler,
 };
-use chat_ports::{Clock, Connection, ConnectionStore, HistoryQuery, MembershipStore, MessageStore};
+use chat_ports::{
+    Clock, Connection, ConnectionStore, HistoryQuery, LocalQuota, MembershipStore, MessageStore,
+};
 use chat_store_sqlite::SqliteStore;
 use serde_json::Value;
 use support::{FixedClock, NOW, RecordingPusher, fixture};
@@ -109,6 +111,7 @@ impl World {
             users: self.store.clone(),
             activity: Arc::new(Activity::new(&ChatSettings::default())),
             media: self.store.clone(),
+            quota: Arc::new(LocalQuota::new(ChatSettings::default().send_rate)),
         }
     }
 
@@ -231,6 +234,55 @@ async fn send_on_a_fixture_shaped_message_event_acks_stores_and_pushes() {
     assert_eq!(posts[0].1["type"], "message");
     assert_eq!(posts[0].1["sender_id"], "admin");
     assert_eq!(posts[0].1["seq"], 1);
+}
+
+#[tokio::test]
+async fn past_the_burst_a_send_is_rate_limited_and_stores_nothing() {
+    let world = World::new();
+    let handler = world.send();
+    let burst = ChatSettings::default()
+        .send_rate
+        .expect("limited by default")
+        .burst();
+    // The fixture's clock stands still: nothing refills.
+    for i in 0..burst {
+        let body = format!(r#"{{"action":"send","to":"bob","client_msg_id":"r-{i}","body":"x"}}"#);
+        let response = handler.handle(websocket_event(send_event(&body))).await;
+        let ack: Value =
+            serde_json::from_slice(response.body.as_ref().expect("body").as_ref()).expect("JSON");
+        assert_eq!(ack["type"], "ack", "{ack}");
+    }
+    let over = r#"{"action":"send","to":"bob","client_msg_id":"r-over","body":"x"}"#;
+    let response = handler.handle(websocket_event(send_event(over))).await;
+    let error: Value =
+        serde_json::from_slice(response.body.as_ref().expect("body").as_ref()).expect("JSON");
+    assert_eq!(error["type"], "error");
+    assert_eq!(error["code"], "rate_limited");
+    assert_eq!(error["client_msg_id"], "r-over");
+    assert_eq!(error["retry_after_ms"], 100, "one token at 10 a second");
+
+    let conversation = ConversationId::parse("dm:admin:bob").expect("conversation");
+    let page = world
+        .store
+        .history(
+            &conversation,
+            HistoryQuery::Before {
+                before: None,
+                limit: 100,
+            },
+        )
+        .await
+        .expect("history");
+    assert_eq!(
+        page.messages.len(),
+        burst as usize,
+        "the refused send stored nothing"
+    );
+    assert!(
+        page.messages
+            .iter()
+            .all(|m| m.client_msg_id.as_str() != "r-over")
+    );
 }
 
 fn authorizer_event(query: &[(&str, &str)]) -> ApiGatewayCustomAuthorizerRequestTypeRequest {

@@ -85,9 +85,10 @@ impl Adapters {
     pub async fn from_env() -> anyhow::Result<Adapters> {
         let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let tables = Tables::from_prefix(&required("TABLE_PREFIX")?);
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config), tables)
-            .with_message_retention(retention_days()?);
         let settings = settings_from_env()?;
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config), tables)
+            .with_message_retention(retention_days()?)
+            .with_send_rate(settings.send_rate);
         Ok(Adapters {
             store: Arc::new(store),
             clock: Arc::new(SystemClock),
@@ -151,7 +152,8 @@ fn number_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> 
 }
 
 /// The chat's limits from `MAX_GROUP_MEMBERS`, `TYPING_MAX_MEMBERS`,
-/// `RECALL_WINDOW_SECONDS` and `PRESENCE_GRACE_MS`, each defaulting to the contract's.
+/// `RECALL_WINDOW_SECONDS`, `PRESENCE_GRACE_MS`, `SEND_RATE_PER_SECOND` and `SEND_BURST` (0:
+/// no limit), each defaulting to the contract's.
 pub fn settings_from_env() -> anyhow::Result<ChatSettings> {
     let defaults = ChatSettings::default();
     Ok(ChatSettings {
@@ -166,6 +168,13 @@ pub fn settings_from_env() -> anyhow::Result<ChatSettings> {
         },
         push_quiet_ms: number_or("PUSH_QUIET_MS", defaults.push_quiet_ms)?,
         push_ttl_secs: number_or("PUSH_TTL_SECONDS", defaults.push_ttl_secs)?,
+        send_rate: chat_domain::SendRate::new(
+            number_or(
+                "SEND_RATE_PER_SECOND",
+                chat_domain::SendRate::DEFAULT.per_second(),
+            )?,
+            number_or("SEND_BURST", chat_domain::SendRate::DEFAULT.burst())?,
+        ),
         ..defaults
     })
 }

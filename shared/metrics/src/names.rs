@@ -56,9 +56,13 @@ pub const STREAM_BATCH_FAILURES: Name = counter("StreamBatchFailures");
 /// Stream records that can never succeed (not a message), logged and skipped.
 pub const STREAM_RECORDS_SKIPPED: Name = counter("StreamRecordsSkipped");
 
+/// Sends refused with `rate_limited` (the sender's allowance was spent; nothing was stored).
+pub const SENDS_RATE_LIMITED: Name = counter("SendsRateLimited");
+
 /// Every metric, in the order `/dev/metrics` and the docs list them.
-pub const ALL: [Name; 11] = [
+pub const ALL: [Name; 12] = [
     MESSAGES_STORED,
+    SENDS_RATE_LIMITED,
     FANOUT_CONNECTIONS,
     FANOUT_MS,
     POSTS,

@@ -19,6 +19,7 @@ mod memberships;
 mod messages;
 mod push;
 mod pusher;
+mod quota;
 mod users;
 mod watches;
 
@@ -41,6 +42,7 @@ pub use messages::{
 };
 pub use push::{Notification, NotifyOutcome, Platform, PushEndpoint, PushNotifier, Registration};
 pub use pusher::{ConnectionPusher, PostOutcome};
+pub use quota::{LocalQuota, SendQuota};
 pub use users::{LastSeenVisibility, UserProfile, UserStore};
 pub use watches::{WatchStore, Watcher};
 

@@ -1,7 +1,7 @@
 //! The DynamoDB stores: one [`DynamoStore`] implementing every storage port
 //! (`ConnectionStore`, `MessageStore`, `MembershipStore`, `GroupStore`, `UserStore`,
-//! `WatchStore`, `HiddenStore`, `MediaStore`, `DeviceStore`, `PushLedger`) over the tables
-//! that [`Tables`] names and [`create_tables`] defines.
+//! `WatchStore`, `HiddenStore`, `MediaStore`, `DeviceStore`, `PushLedger`, `SendQuota`) over the
+//! tables that [`Tables`] names and [`create_tables`] defines.
 //!
 //! One module per table group, each holding its key names, its item type and its port impl:
 //! `connections` and `devices` (attributes of the user item), `messages` (messages,
@@ -25,6 +25,7 @@ mod media;
 pub(crate) mod memberships;
 pub(crate) mod messages;
 mod pushes;
+mod quota;
 mod tables;
 pub(crate) mod users;
 pub(crate) mod watches;
@@ -53,6 +54,10 @@ pub struct DynamoStore {
     /// How long messages (and their idempotency keys) are kept, in seconds after `sent_at`;
     /// `None` keeps them forever (no `ttl` attribute).
     message_retention_secs: Option<i64>,
+    /// How fast one user may send, over every container (`None`: unlimited; see `quota`).
+    send_rate: Option<chat_domain::SendRate>,
+    /// This container's share of each user's current send window.
+    send_leases: Arc<quota::SendLeases>,
 }
 
 impl DynamoStore {
@@ -65,6 +70,17 @@ impl DynamoStore {
             append_lanes: Arc::new(Lanes::new()),
             batch_backoff: Backoff::BATCH,
             message_retention_secs: None,
+            send_rate: None,
+            send_leases: Arc::default(),
+        }
+    }
+
+    /// The same store limiting each user's sends to `rate` across every process that uses
+    /// these tables (`SendQuota`); `None` limits nobody.
+    pub fn with_send_rate(self, rate: Option<chat_domain::SendRate>) -> DynamoStore {
+        DynamoStore {
+            send_rate: rate,
+            ..self
         }
     }
 

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use chat_domain::events::ServerEvent;
 use chat_domain::frames::{MarkKind, SendCommand, SendFrame, read_frame};
-use chat_domain::{ChatError, MessageId, NewMessage, StoredMessage, UserId};
+use chat_domain::{ChatError, MessageId, NewMessage, StoredMessage, Take, UserId};
 use chat_ports::{
     Clock, ConnectionPusher, ConnectionStore, GroupStore, MediaStore, MediaUse, Membership,
-    MembershipStore, MessageStore, Role, UserStore,
+    MembershipStore, MessageStore, Role, SendQuota, UserStore,
 };
 use tracing::Instrument;
 
@@ -41,6 +41,8 @@ pub struct SendHandler {
     pub activity: Arc<Activity>,
     /// Which media may be attached, and where each was sent (who may download it).
     pub media: Arc<dyn MediaStore>,
+    /// How fast each user may send ([`crate::ChatSettings::send_rate`]).
+    pub quota: Arc<dyn SendQuota>,
 }
 
 impl SendHandler {
@@ -68,6 +70,9 @@ impl SendHandler {
 
     async fn send(&self, caller: &Caller, frame: SendFrame) -> Result<ServerEvent, ChatError> {
         let command = frame.parse(&caller.user_id)?;
+        // Before anything is stored: a refused send leaves nothing behind, and the client's
+        // retry (same `client_msg_id`) after the pause is an ordinary send.
+        self.ensure_within_rate(&caller.user_id).await?;
         self.activity
             .seen(&*self.users, caller, self.clock.now())
             .await;
@@ -118,6 +123,22 @@ impl SendHandler {
             message_id: message.message_id,
             sent_at: message.sent_at,
         })
+    }
+
+    /// Takes one message from the sender's allowance; `rate_limited` when it is spent.
+    async fn ensure_within_rate(&self, user: &UserId) -> Result<(), ChatError> {
+        match self.quota.take_send(user, self.clock.now()).await? {
+            Take::Granted => Ok(()),
+            Take::Refused { retry_after_ms } => {
+                chat_metrics::count(chat_metrics::names::SENDS_RATE_LIMITED, 1);
+                Err(ChatError::RateLimited {
+                    message: format!(
+                        "sending too fast: try again in {retry_after_ms} ms (the message was not stored)"
+                    ),
+                    retry_after_ms,
+                })
+            }
+        }
     }
 
     /// In a group with `only_admins_send`, only admins may send.
