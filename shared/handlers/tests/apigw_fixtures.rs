@@ -285,6 +285,36 @@ async fn past_the_burst_a_send_is_rate_limited_and_stores_nothing() {
     );
 }
 
+/// A shared count that cannot be reached.
+struct UnreachableQuota;
+
+#[async_trait::async_trait]
+impl chat_ports::SendQuota for UnreachableQuota {
+    async fn take_send(
+        &self,
+        _user: &UserId,
+        _now: chat_domain::Millis,
+    ) -> chat_ports::PortResult<chat_domain::Take> {
+        Err(chat_domain::ChatError::Internal {
+            context: "send quota: throttled".into(),
+            cause: None,
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_send_quota_that_cannot_be_counted_does_not_refuse_the_send() {
+    let world = World::new();
+    let mut handler = world.send();
+    handler.quota = Arc::new(UnreachableQuota);
+    let event = send_event(r#"{"action":"send","to":"bob","client_msg_id":"q-1","body":"hi"}"#);
+    let response = handler.handle(websocket_event(event)).await;
+    let ack: Value =
+        serde_json::from_slice(response.body.as_ref().expect("body").as_ref()).expect("JSON");
+    assert_eq!(ack["type"], "ack", "{ack}");
+    assert_eq!(ack["seq"], 1);
+}
+
 fn authorizer_event(query: &[(&str, &str)]) -> ApiGatewayCustomAuthorizerRequestTypeRequest {
     let mut value = fixture("example-apigw-v2-custom-authorizer-websocket-request.json");
     let params: serde_json::Map<String, Value> = query

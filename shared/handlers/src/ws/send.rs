@@ -125,9 +125,18 @@ impl SendHandler {
         })
     }
 
-    /// Takes one message from the sender's allowance; `rate_limited` when it is spent.
+    /// Takes one message from the sender's allowance; `rate_limited` when it is spent. A
+    /// failure to count (the shared count throttled, say) lets the message through: the limit
+    /// protects the service from abuse, and must not turn a store hiccup into lost sends.
     async fn ensure_within_rate(&self, user: &UserId) -> Result<(), ChatError> {
-        match self.quota.take_send(user, self.clock.now()).await? {
+        let take = match self.quota.take_send(user, self.clock.now()).await {
+            Ok(take) => take,
+            Err(err) => {
+                tracing::warn!(error = %err, "send quota unavailable; not limiting this send");
+                return Ok(());
+            }
+        };
+        match take {
             Take::Granted => Ok(()),
             Take::Refused { retry_after_ms } => {
                 chat_metrics::count(chat_metrics::names::SENDS_RATE_LIMITED, 1);
