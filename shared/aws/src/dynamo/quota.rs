@@ -173,49 +173,64 @@ impl DynamoStore {
         count: u32,
     ) -> PortResult<bool> {
         let within = i64::from(rate.burst()) - i64::from(count);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.users)
-            .set_key(Some(users::key(user)))
-            .update_expression("ADD #count :count")
-            .condition_expression("#window = :start AND #count <= :within")
-            .expression_attribute_names("#window", WINDOW)
-            .expression_attribute_names("#count", COUNT)
-            .expression_attribute_values(":start", n(start))
-            .expression_attribute_values(":count", n(count))
-            .expression_attribute_values(":within", n(within))
-            .return_values(ReturnValue::None)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failed(&err) => Ok(false),
-            Err(err) => Err(internal("send quota: leasing sends", err)),
-        }
+        let update = WindowUpdate {
+            expression: "ADD #count :count",
+            condition: "#window = :start AND #count <= :within",
+            within: Some(within),
+            context: "send quota: leasing sends",
+        };
+        self.update_window(user, start, count, update).await
     }
 
     /// Starts the window at `start` with `count`, if the item counts an older one (or none).
     async fn start_window(&self, user: &UserId, start: i64, count: u32) -> PortResult<bool> {
-        let result = self
+        let update = WindowUpdate {
+            expression: "SET #window = :start, #count = :count",
+            condition: "attribute_not_exists(#window) OR #window < :start",
+            within: None,
+            context: "send quota: starting a window",
+        };
+        self.update_window(user, start, count, update).await
+    }
+
+    /// One conditional `UpdateItem` of the user's window: `false` when its condition failed.
+    async fn update_window(
+        &self,
+        user: &UserId,
+        start: i64,
+        count: u32,
+        update: WindowUpdate,
+    ) -> PortResult<bool> {
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.tables.users)
             .set_key(Some(users::key(user)))
-            .update_expression("SET #window = :start, #count = :count")
-            .condition_expression("attribute_not_exists(#window) OR #window < :start")
+            .update_expression(update.expression)
+            .condition_expression(update.condition)
             .expression_attribute_names("#window", WINDOW)
             .expression_attribute_names("#count", COUNT)
             .expression_attribute_values(":start", n(start))
             .expression_attribute_values(":count", n(count))
-            .send()
-            .await;
-        match result {
+            .return_values(ReturnValue::None);
+        if let Some(within) = update.within {
+            request = request.expression_attribute_values(":within", n(within));
+        }
+        match request.send().await {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failed(&err) => Ok(false),
-            Err(err) => Err(internal("send quota: starting a window", err)),
+            Err(err) => Err(internal(update.context, err)),
         }
     }
+}
+
+/// What one window update writes, on which condition, and what its failure is called.
+struct WindowUpdate {
+    expression: &'static str,
+    condition: &'static str,
+    /// `:within`, for a condition that names it.
+    within: Option<i64>,
+    context: &'static str,
 }
 
 #[async_trait]
