@@ -116,8 +116,6 @@ impl World {
             pusher: pusher.clone(),
             clock: clock.clone(),
             delivery,
-            users: store.clone(),
-            activity: activity.clone(),
             media: store.clone(),
             // Nobody is rate limited: under a clock that never moves, a limit would refuse
             // every later send and hide the paths behind it.
@@ -130,8 +128,6 @@ impl World {
             connections: store.clone(),
             pusher: pusher.clone(),
             clock: clock.clone(),
-            users: store.clone(),
-            activity: activity.clone(),
         };
         let routes: Vec<(&'static str, Box<dyn Route>)> = vec![
             ("send", Box::new(send)),

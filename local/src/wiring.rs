@@ -125,8 +125,6 @@ impl App {
                 pusher: ports.pusher.clone(),
                 clock: clock.clone(),
                 delivery,
-                users: ports.users.clone(),
-                activity: activity.clone(),
                 media: ports.media.clone(),
                 quota: ports.quota.clone(),
             },
@@ -137,8 +135,6 @@ impl App {
                 connections: ports.connections.clone(),
                 pusher: ports.pusher.clone(),
                 clock: clock.clone(),
-                users: ports.users.clone(),
-                activity: activity.clone(),
             },
             presence: PresenceHandler {
                 users: ports.users.clone(),

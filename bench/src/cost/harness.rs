@@ -60,10 +60,9 @@ impl MeteredServer {
         config.create_tables = true;
         // A bucket of the run's own (created with the tables), as the tables are.
         config.media_bucket = format!("{prefix}-media");
-        // Each user sends one message a minute, the activity write interval: in that steady
-        // state a user's frame is their first of the minute and rewrites last seen. A run
-        // takes seconds, so a 1 ms interval makes every frame pay it, as there.
-        config.activity_write_interval = std::time::Duration::from_millis(1);
+        // Last seen is written on `ping` (the keepalive), not on `send` or receipts, so the
+        // activity write interval does not enter a message's price; pings are priced apart
+        // from messages, as connection-minutes are.
         adjust(&mut config);
         let meter = RequestMeter::for_tables(&Tables::from_prefix(&prefix));
         let invocations = InvocationMeter::default();

@@ -16,8 +16,6 @@ async fn main() -> Result<(), Error> {
         connections: adapters.store.clone(),
         pusher: adapters.pusher()?,
         clock: adapters.clock.clone(),
-        users: adapters.store.clone(),
-        activity: adapters.activity.clone(),
     })
     .await
 }

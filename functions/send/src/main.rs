@@ -19,8 +19,6 @@ async fn main() -> Result<(), Error> {
         // Direct messages are pushed here; the `stream` function fans group messages out from
         // the messages table's stream, in its order.
         delivery: Delivery::DirectInline,
-        users: adapters.store.clone(),
-        activity: adapters.activity.clone(),
         media: adapters.store.clone(),
         // Each user's allowance, shared by every container (counted on the users table).
         quota: adapters.store.clone(),

@@ -6,8 +6,9 @@
 //!   [`ChatSettings::online_window_ms`] (a connection idle past the gateway's idle timeout has
 //!   been closed, whether its `$disconnect` came or not). Connections found gone (410) are
 //!   pruned by fan-out and stop counting at once.
-//! - **Last seen** is written on connect, on the last disconnect, and on activity at most once
-//!   per user per [`ChatSettings::activity_write_interval_ms`] in each process ([`Activity`]).
+//! - **Last seen** is written on connect, on the last disconnect, and on activity (`ping`, the
+//!   keepalive) at most once per user per [`ChatSettings::activity_write_interval_ms`] in each
+//!   process ([`Activity`]). Not on `send` or receipts: a message must not cost a write for it.
 //! - **Who sees it**: `last_seen_visibility` `everyone`, `contacts` (shares a conversation) or
 //!   `nobody`, both ways: whoever hides theirs from someone sees nothing of theirs either.
 //!   `online` follows the same rule; hidden means `online: false, last_seen: null`.

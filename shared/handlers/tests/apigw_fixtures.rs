@@ -13,8 +13,7 @@ use aws_lambda_events::apigw::{
 use chat_auth::{Secret, TokenIssuer, TokenVerifier};
 use chat_domain::{ConnectionId, ConversationId, DeviceId, UserId};
 use chat_handlers::{
-    Activity, AuthorizerHandler, ChatSettings, ConnectHandler, Delivery, DisconnectHandler,
-    SendHandler,
+    AuthorizerHandler, ChatSettings, ConnectHandler, Delivery, DisconnectHandler, SendHandler,
 };
 use chat_ports::{
     Clock, Connection, ConnectionStore, HistoryQuery, LocalQuota, MembershipStore, MessageStore,
@@ -108,8 +107,6 @@ impl World {
             pusher: self.pusher.clone(),
             clock: Arc::new(FixedClock),
             delivery: Delivery::DirectInline,
-            users: self.store.clone(),
-            activity: Arc::new(Activity::new(&ChatSettings::default())),
             media: self.store.clone(),
             quota: Arc::new(LocalQuota::new(ChatSettings::default().send_rate)),
         }

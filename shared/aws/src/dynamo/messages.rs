@@ -9,6 +9,7 @@
 //! keys and [`items`] the stored forms.
 
 pub(in crate::dynamo) mod append;
+mod direct;
 mod heads;
 mod history;
 pub(in crate::dynamo) mod items;

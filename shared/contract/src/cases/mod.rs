@@ -3,6 +3,7 @@
 
 mod connections;
 mod devices;
+mod direct;
 mod groups;
 mod history;
 mod media;
@@ -13,6 +14,7 @@ mod watches;
 
 pub use connections::*;
 pub use devices::*;
+pub use direct::*;
 pub use groups::*;
 pub use history::*;
 pub use media::*;

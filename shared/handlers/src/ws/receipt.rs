@@ -17,14 +17,13 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use chat_domain::ChatError;
 use chat_domain::frames::{ReceiptCommand, ReceiptFrame, read_frame};
 use chat_ports::{
-    Clock, ConnectionPusher, ConnectionStore, GroupStore, MembershipStore, MessageStore, UserStore,
+    Clock, ConnectionPusher, ConnectionStore, GroupStore, MembershipStore, MessageStore,
 };
 use tracing::Instrument;
 
 use crate::access::{Access, current_member};
 use crate::fanout::{Fanout, Skip};
 use crate::marks::MarkNews;
-use crate::presence::Activity;
 use crate::{Caller, reply};
 
 pub struct ReceiptHandler {
@@ -35,9 +34,6 @@ pub struct ReceiptHandler {
     pub connections: Arc<dyn ConnectionStore>,
     pub pusher: Arc<dyn ConnectionPusher>,
     pub clock: Arc<dyn Clock>,
-    /// A receipt is activity: last seen, at most once a minute per user (this process).
-    pub users: Arc<dyn UserStore>,
-    pub activity: Arc<Activity>,
 }
 
 impl ReceiptHandler {
@@ -74,9 +70,6 @@ impl ReceiptHandler {
 
     async fn mark(&self, caller: &Caller, command: ReceiptCommand) -> Result<(), ChatError> {
         let conversation = &command.conversation_id;
-        self.activity
-            .seen(&*self.users, caller, self.clock.now())
-            .await;
         let access = current_member(&*self.memberships, conversation, &caller.user_id).await?;
         // A group's head tells its last seq and its announced ticks in one read.
         let group = match access {

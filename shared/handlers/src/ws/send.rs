@@ -17,13 +17,12 @@ use chat_domain::frames::{MarkKind, SendCommand, SendFrame, read_frame};
 use chat_domain::{ChatError, MessageId, NewMessage, StoredMessage, Take, UserId};
 use chat_ports::{
     Clock, ConnectionPusher, ConnectionStore, GroupStore, MediaStore, MediaUse, Membership,
-    MembershipStore, MessageStore, Role, SendQuota, UserStore,
+    MembershipStore, MessageStore, Role, SendQuota,
 };
 use tracing::Instrument;
 
 use crate::access::{Access, current_member};
 use crate::fanout::{Delivery, Fanout, Skip};
-use crate::presence::Activity;
 use crate::{Caller, reply};
 
 pub struct SendHandler {
@@ -36,9 +35,6 @@ pub struct SendHandler {
     pub clock: Arc<dyn Clock>,
     /// Which messages `send` pushes itself (the rest come from the feed or stream consumer).
     pub delivery: Delivery,
-    /// Sending is activity: last seen, at most once a minute per user (this process).
-    pub users: Arc<dyn UserStore>,
-    pub activity: Arc<Activity>,
     /// Which media may be attached, and where each was sent (who may download it).
     pub media: Arc<dyn MediaStore>,
     /// How fast each user may send ([`crate::ChatSettings::send_rate`]).
@@ -73,9 +69,6 @@ impl SendHandler {
         // Before anything is stored: a refused send leaves nothing behind, and the client's
         // retry (same `client_msg_id`) after the pause is an ordinary send.
         self.ensure_within_rate(&caller.user_id).await?;
-        self.activity
-            .seen(&*self.users, caller, self.clock.now())
-            .await;
         let access = current_member(
             &*self.memberships,
             &command.conversation_id,

@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use chat_domain::{ChatError, NewMessage, Seq, StoredMessage};
+use chat_domain::{ChatError, Millis, NewMessage, Seq, StoredMessage};
 use chat_ports::{Appended, PREVIEW_CHARS, PortResult};
 
 use super::items::{
@@ -55,6 +55,9 @@ pub(in crate::dynamo) enum Attempt {
 
 impl DynamoStore {
     pub(super) async fn append_message(&self, message: NewMessage) -> PortResult<Appended> {
+        if message.conversation_id.direct_members().is_some() {
+            return self.append_direct(message).await;
+        }
         let backoff = self.append_backoff;
         let _lane = self.append_lanes.enter(&message.conversation_id).await;
         let mut last = self.last_seq(&message).await?;
@@ -164,9 +167,9 @@ impl DynamoStore {
 
     /// When DynamoDB may delete `stored` and its idempotency key: `sent_at` plus the retention
     /// (rounded up to whole seconds), or never.
-    fn message_ttl(&self, stored: &StoredMessage) -> Option<i64> {
+    pub(super) fn message_ttl(&self, sent_at: Millis) -> Option<i64> {
         self.message_retention_secs
-            .map(|retention| ttl_seconds(stored.sent_at).saturating_add(retention))
+            .map(|retention| ttl_seconds(sent_at).saturating_add(retention))
     }
 
     pub(in crate::dynamo) fn message_put(
@@ -177,7 +180,7 @@ impl DynamoStore {
             .table_name(&self.tables.messages)
             .set_item(Some(to_item(
                 "message",
-                &MessageItem::from(stored).expiring(self.message_ttl(stored)),
+                &MessageItem::from(stored).expiring(self.message_ttl(stored.sent_at)),
             )?))
             .condition_expression("attribute_not_exists(#seq)")
             .expression_attribute_names("#seq", keys::MESSAGE_RANGE)
@@ -195,7 +198,7 @@ impl DynamoStore {
             client_msg_id: stored.client_msg_id.clone(),
             conversation_id: stored.conversation_id.clone(),
             seq: stored.seq,
-            ttl: self.message_ttl(stored),
+            ttl: self.message_ttl(stored.sent_at),
         };
         let put = Put::builder()
             .table_name(&self.tables.idempotency)

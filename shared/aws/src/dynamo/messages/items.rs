@@ -6,8 +6,8 @@
 //! with `serde_dynamo` (which ignores `ttl`).
 
 use chat_domain::{
-    Body, ClientMsgId, ConversationId, DeviceId, MediaRef, MessageId, Millis, Recall, Seq,
-    StoredMessage, SystemEvent, UserId,
+    Body, ClientMsgId, ConversationId, DeviceId, MediaRef, MessageId, Millis, NewMessage, Recall,
+    Seq, StoredMessage, SystemEvent, UserId,
 };
 use chat_ports::ConversationHead;
 use serde::{Deserialize, Serialize};
@@ -135,7 +135,7 @@ pub(crate) struct LastSeq {
 /// `(sender_id, client_msg_id)` → where that message was stored. A pointer rather than a copy
 /// of the message: it stays one write unit whatever the body's size, and only a retry (rare)
 /// pays the extra read.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct IdempotencyItem {
     pub(crate) sender_id: UserId,
     pub(crate) client_msg_id: ClientMsgId,
@@ -144,6 +144,19 @@ pub(crate) struct IdempotencyItem {
     /// The same expiry as the message it points at: the two go together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) ttl: Option<i64>,
+}
+
+impl IdempotencyItem {
+    /// The key of `message`'s send, pointing at `seq`.
+    pub(crate) fn of(message: &NewMessage, seq: Seq, ttl: Option<i64>) -> IdempotencyItem {
+        IdempotencyItem {
+            sender_id: message.sender_id.clone(),
+            client_msg_id: message.client_msg_id.clone(),
+            conversation_id: message.conversation_id.clone(),
+            seq,
+            ttl,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! `recall`: one `UpdateItem` on the message (`SET recalled`, `REMOVE body, media`) on
 //! condition that it exists, is no system message and is not recalled yet, returning the
 //! tombstone (its `MODIFY` stream record is what fans the `recalled` event out); then, if it was
-//! the conversation's last message, one on the head erasing the preview (`last_seq = :seq`).
+//! the conversation's last message, one on the head erasing the preview (`last_seq = :seq`;
+//! groups only: a direct conversation's head is its newest message, see `direct.rs`).
 //! A failed condition reads the message to tell "no such message" from "recalled already" from
 //! "a system message".
 
@@ -52,6 +53,10 @@ impl DynamoStore {
             }
             Err(err) => return Err(internal("recall", err)),
         };
+        // A direct conversation's head is its newest message, the tombstone itself if it was.
+        if conversation.direct_members().is_some() {
+            return Ok(Some(tombstone));
+        }
         let head = self
             .client
             .update_item()
