@@ -247,7 +247,10 @@ impl DynamoStore {
         Ok(Appended::Duplicate(original))
     }
 
-    async fn idempotency_item(&self, message: &NewMessage) -> PortResult<IdempotencyItem> {
+    pub(super) async fn idempotency_item(
+        &self,
+        message: &NewMessage,
+    ) -> PortResult<IdempotencyItem> {
         let found = self
             .client
             .get_item()

@@ -185,28 +185,10 @@ impl DynamoStore {
         }
     }
 
-    /// The claim of `(sender_id, client_msg_id)` as it is now.
+    /// The claim of `(sender_id, client_msg_id)` as it is now: the transactional append's
+    /// read of the same key.
     async fn claim_of(&self, message: &NewMessage) -> PortResult<IdempotencyItem> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.tables.idempotency)
-            .set_key(Some(keys::idempotency(
-                &message.sender_id,
-                &message.client_msg_id,
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| internal("append: reading the idempotency key", e))?;
-        let item = found.item.ok_or_else(|| ChatError::Internal {
-            context: format!(
-                "append: idempotency key {} taken but not found",
-                message.client_msg_id
-            ),
-            cause: None,
-        })?;
-        from_item("idempotency key", item)
+        self.idempotency_item(message).await
     }
 
     /// Moves a claim whose slot another message took to `next`; `None` when the claim no longer
