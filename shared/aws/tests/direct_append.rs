@@ -259,3 +259,37 @@ async fn with_a_retention_seqs_go_on_after_every_message_expired() {
         4
     );
 }
+
+#[tokio::test]
+async fn a_retry_raises_the_floor_that_its_first_attempt_died_before() {
+    let store = support::fresh_store()
+        .await
+        .with_message_retention(Some(30));
+    let (conversation, alice, _) = dm("floorless-alice", "floorless-bob");
+    append_new(&store, draft(&conversation, &alice, "c1")).await;
+    // The first attempt stored its message and died before the floor.
+    let head_key = |c: &ConversationId| AttributeValue::S(c.to_string());
+    support::moto_client()
+        .delete_item()
+        .table_name(&store.tables().conversations)
+        .key("conversation_id", head_key(&conversation))
+        .send()
+        .await
+        .expect("delete the floor");
+    let retry = store
+        .append(draft(&conversation, &alice, "c1"))
+        .await
+        .expect("retry");
+    assert!(!retry.is_new());
+    let head = support::moto_client()
+        .get_item()
+        .table_name(&store.tables().conversations)
+        .key("conversation_id", head_key(&conversation))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get the floor")
+        .item
+        .expect("the retry wrote the floor");
+    assert_eq!(head.get("last_seq"), Some(&AttributeValue::N("1".into())));
+}

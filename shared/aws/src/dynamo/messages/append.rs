@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use chat_domain::{ChatError, Millis, NewMessage, Seq, StoredMessage};
+use chat_domain::{ChatError, ConversationId, Millis, NewMessage, Seq, StoredMessage};
 use chat_ports::{Appended, PREVIEW_CHARS, PortResult};
 
 use super::items::{
@@ -60,7 +60,7 @@ impl DynamoStore {
         }
         let backoff = self.append_backoff;
         let _lane = self.append_lanes.enter(&message.conversation_id).await;
-        let mut last = self.last_seq(&message).await?;
+        let mut last = self.head_last_seq(&message.conversation_id).await?;
         for attempt in 1..=backoff.max_attempts {
             let stored = message.clone().stored_at(Seq::after(last));
             match self.try_append(&stored, last).await? {
@@ -73,7 +73,7 @@ impl DynamoStore {
                     // costs at most another round; without it, read the head again.
                     last = match current {
                         Some(seq) => Some(seq),
-                        None => self.last_seq(&message).await?,
+                        None => self.head_last_seq(&message.conversation_id).await?,
                     };
                 }
                 Attempt::Lost(_) => break,
@@ -88,13 +88,17 @@ impl DynamoStore {
         })
     }
 
-    /// The conversation's `last_seq` now (strongly consistent), `None` before its first message.
-    async fn last_seq(&self, message: &NewMessage) -> PortResult<Option<Seq>> {
+    /// The head's `last_seq` now (strongly consistent), `None` before the first message (and,
+    /// for a direct conversation, without a retention floor: see `direct.rs`).
+    pub(super) async fn head_last_seq(
+        &self,
+        conversation: &ConversationId,
+    ) -> PortResult<Option<Seq>> {
         let head = self
             .client
             .get_item()
             .table_name(&self.tables.conversations)
-            .set_key(Some(keys::head(&message.conversation_id)))
+            .set_key(Some(keys::head(conversation)))
             .consistent_read(true)
             .projection_expression("#last")
             .expression_attribute_names("#last", LAST_SEQ)
@@ -102,6 +106,7 @@ impl DynamoStore {
             .await
             .map_err(|e| internal("append: reading the conversation head", e))?;
         head.item
+            .filter(|item| item.contains_key(LAST_SEQ))
             .map(|item| from_item::<LastSeq>("conversation head", item).map(|h| h.last_seq))
             .transpose()
     }
@@ -227,23 +232,16 @@ impl DynamoStore {
                 message.client_msg_id
             )));
         }
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.tables.messages)
-            .set_key(Some(keys::message(&pointer.conversation_id, pointer.seq)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| internal("append: reading the original message", e))?;
-        let item = found.item.ok_or_else(|| ChatError::Internal {
-            context: format!(
-                "append: the idempotency key of {} points at no message",
-                message.client_msg_id
-            ),
-            cause: None,
-        })?;
-        let original = StoredMessage::from(from_item::<MessageItem>("message", item)?);
+        let original = self
+            .message_at(&pointer.conversation_id, pointer.seq)
+            .await?
+            .ok_or_else(|| ChatError::Internal {
+                context: format!(
+                    "append: the idempotency key of {} points at no message",
+                    message.client_msg_id
+                ),
+                cause: None,
+            })?;
         Ok(Appended::Duplicate(original))
     }
 

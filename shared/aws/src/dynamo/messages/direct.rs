@@ -39,7 +39,7 @@ use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use chat_domain::{ChatError, ConversationId, NewMessage, Seq, StoredMessage};
 use chat_ports::{Appended, PortResult};
 
-use super::items::{IdempotencyItem, LAST_SEQ, LastSeq, MessageItem};
+use super::items::{IdempotencyItem, LAST_SEQ, MessageItem};
 use super::keys;
 use crate::dynamo::DynamoStore;
 use crate::dynamo::codec::{Item, from_item, from_items, is_condition_failed, n, s, to_item};
@@ -91,6 +91,8 @@ impl DynamoStore {
                 },
             };
             if is_same_send(&holder, &message) {
+                // The first attempt may have failed after its put, at the floor.
+                self.raise_floor(&holder).await?;
                 return Ok(Appended::Duplicate(holder));
             }
             if attempt == backoff.max_attempts {
@@ -118,24 +120,10 @@ impl DynamoStore {
     /// `last_seq` (a retention floor, or a head of the transactional append); `None` before the
     /// first message.
     async fn newest_seq(&self, conversation: &ConversationId) -> PortResult<Option<Seq>> {
-        if let Some(newest) = self.newest_message(conversation).await? {
-            return Ok(Some(newest.seq));
+        match self.newest_message(conversation).await? {
+            Some(newest) => Ok(Some(newest.seq)),
+            None => self.head_last_seq(conversation).await,
         }
-        let head = self
-            .client
-            .get_item()
-            .table_name(&self.tables.conversations)
-            .set_key(Some(keys::head(conversation)))
-            .consistent_read(true)
-            .projection_expression("#last")
-            .expression_attribute_names("#last", LAST_SEQ)
-            .send()
-            .await
-            .map_err(|e| internal("append: reading the conversation's floor", e))?;
-        head.item
-            .filter(|item| item.contains_key(LAST_SEQ))
-            .map(|item| from_item::<LastSeq>("conversation head", item).map(|h| h.last_seq))
-            .transpose()
     }
 
     /// The conversation's newest message: one strongly consistent `Query`, newest first.
@@ -249,8 +237,9 @@ impl DynamoStore {
         }
     }
 
-    /// The message at `seq`, read strongly consistently.
-    async fn message_at(
+    /// The message at `seq`, read strongly consistently (also the transactional append's
+    /// original and recall's second look).
+    pub(super) async fn message_at(
         &self,
         conversation: &ConversationId,
         seq: Seq,
@@ -263,7 +252,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| internal("append: reading a message", e))?;
+            .map_err(|e| internal("reading a message", e))?;
         found
             .item
             .map(|item| from_item::<MessageItem>("message", item).map(StoredMessage::from))

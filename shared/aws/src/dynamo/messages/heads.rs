@@ -34,7 +34,7 @@ impl DynamoStore {
             wanted.iter().partition(|c| c.direct_members().is_some());
         let mut found = self.group_heads(&groups).await?;
         found.extend(self.direct_heads(&direct).await?);
-        // In the order asked (each once), like the embedded store.
+        // In the order asked, each once.
         Ok(wanted.into_iter().filter_map(|c| found.remove(c)).collect())
     }
 

@@ -90,19 +90,9 @@ impl DynamoStore {
         conversation: &ConversationId,
         seq: Seq,
     ) -> PortResult<Option<StoredMessage>> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.tables.messages)
-            .set_key(Some(keys::message(conversation, seq)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| internal("recall: reading the message", e))?;
-        let Some(item) = found.item else {
+        let Some(message) = self.message_at(conversation, seq).await? else {
             return Ok(None);
         };
-        let message = StoredMessage::from(from_item::<MessageItem>("message", item)?);
         if message.recalled.is_some() {
             return Ok(Some(message));
         }
