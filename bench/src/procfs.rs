@@ -48,13 +48,22 @@ pub fn cpu_percent(from: CpuSample, to: CpuSample) -> f64 {
 
 /// The peak resident set size of `pid` so far (`VmHWM` in `/proc/<pid>/status`), in KiB.
 pub fn peak_rss_kib(pid: Option<u32>) -> anyhow::Result<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// The resident set size of `pid` now (`VmRSS` in `/proc/<pid>/status`), in KiB.
+pub fn rss_kib(pid: Option<u32>) -> anyhow::Result<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+fn status_kib(pid: Option<u32>, field: &str) -> anyhow::Result<u64> {
     let path = proc_path(pid, "status");
     let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .with_context(|| format!("{path}: no VmHWM"))
+        .with_context(|| format!("{path}: no {field}"))
 }
 
 fn proc_path(pid: Option<u32>, file: &str) -> String {

@@ -77,7 +77,7 @@ fn fanout_smoke_times_both_lookups_and_delivers_each_message_once() {
 }
 
 #[test]
-fn coldstart_smoke_measures_the_authorizer_and_the_reference() {
+fn coldstart_smoke_measures_the_authorizer_send_and_the_reference() {
     let bench = Path::new(env!("CARGO_BIN_EXE_chat-bench"));
     let bin_dir = bench.parent().expect("the target directory");
     assert!(
@@ -86,24 +86,34 @@ fn coldstart_smoke_measures_the_authorizer_and_the_reference() {
          (cargo build --workspace --bins)",
         bin_dir.display()
     );
+    let endpoint = std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run ./scripts/test, which starts moto");
     let figures = run_bench([
         OsStr::new("coldstart"),
         OsStr::new("--smoke"),
         OsStr::new("--bin-dir"),
         bin_dir.as_os_str(),
+        OsStr::new("--aws-endpoint"),
+        OsStr::new(&endpoint),
     ]);
     let functions = figures["functions"].as_array().expect("functions");
     let names: Vec<&str> = functions
         .iter()
         .filter_map(|f| f["function"].as_str())
         .collect();
-    assert_eq!(names, ["authorizer", "hello-lambda"]);
+    assert_eq!(names, ["authorizer", "send", "hello-lambda"]);
     for function in functions {
-        // Each cold start reached the Runtime API and answered its one invocation.
+        // Each cold start reached the Runtime API and answered its one invocation; `send`,
+        // configured from the Lambda environment alone, stored the message on moto and acked
+        // it (the second cold start's retry of the same client_msg_id too).
         assert!(function["init_ms_p50"].as_f64().is_some(), "{function}");
+        let answer = match function["function"].as_str() {
+            Some("send") => "response (ack)",
+            _ => "response",
+        };
         assert_eq!(
             function["answers"],
-            serde_json::json!(["response", "response"]),
+            serde_json::json!([answer, answer]),
             "{function}"
         );
     }
@@ -137,13 +147,23 @@ fn cost_smoke_meters_ours_and_the_baselines_direct_and_in_a_group() {
         "{ops}"
     );
     assert_eq!(steady["lambda"]["send"]["invocations"], 4, "{steady}");
-    // The sender's own mark; last seen is no longer written by `send`.
-    assert_eq!(ops["DynamoDB.UpdateItem"]["requests"], 4, "{ops}");
+    // Nothing updated: a 1:1 sender's own messages count as read through the newest message,
+    // not a mark, and last seen is not written by `send`.
+    assert!(ops["DynamoDB.UpdateItem"].is_null(), "{ops}");
     // send in, ack out, message out: three API Gateway messages each.
     assert_eq!(steady["api_gateway_messages"], 12, "{steady}");
     let per = &ours["per_message"];
-    // Claim 1 + message 1 + the sender's mark (1, and 1 for its index entry).
-    assert_eq!(per["write_units"].as_f64(), Some(4.0), "{per}");
+    // Claim 1 + message 1.
+    assert_eq!(per["write_units"].as_f64(), Some(2.0), "{per}");
+    // The newest message, eventually consistent: half a unit each.
+    assert_eq!(
+        ops["DynamoDB.Query"]["read_units"].as_f64(),
+        Some(2.0),
+        "{ops}"
+    );
+    // No key read: the conversations are open (no membership look), and the stream's push
+    // check finds no device before it would read whether the recipient muted the chat.
+    assert!(ops["DynamoDB.GetItem"].is_null(), "{ops}");
 
     // Scan-all: one Scan and a post to each of the 4 connections per message.
     let scan = &design("scan-all broadcast")["phases"]["steady"]["aws"]["operations"];

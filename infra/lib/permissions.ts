@@ -75,7 +75,8 @@ export function statementsByFunction(r: PolicyResources): Record<Binary, iam.Pol
     ],
     send: [
       allow('AppendHead', ddb('GetItem', 'UpdateItem'), [t('conversations')]),
-      allow('AppendMessage', ddb('PutItem', 'GetItem'), [t('messages'), t('idempotency')]),
+      allow('AppendMessage', ddb('PutItem', 'GetItem', 'Query'), [t('messages')]),
+      allow('IdempotencyKey', ddb('PutItem', 'GetItem', 'UpdateItem'), [t('idempotency')]),
       allow('Memberships', ddb('GetItem', 'PutItem', 'UpdateItem'), [t('memberships')]),
       allow('Connections', ddb('BatchGetItem', 'UpdateItem'), [t('users')]),
       allow('Media', ddb('GetItem', 'UpdateItem'), [t('media')]),

@@ -21,7 +21,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::blobs::LocalBlobStore;
 use crate::config::{Backend, Config};
 use crate::faults::PerUserLookups;
-use crate::gateway::Registry;
+use crate::gateway::{MemoryConnections, Registry};
 use crate::pushes::{LocalPushNotifier, PushLog, Recorded};
 use crate::router::STAGE;
 use crate::streams::StreamPoller;
@@ -158,13 +158,17 @@ async fn backend_ports(
                 push: Arc::new(LocalPushNotifier::new(pushes.clone(), clock)),
                 pushes,
             };
-            Ok(Ports::from_store(
+            let mut ports = Ports::from_store(
                 Arc::new(store),
                 registry.clone(),
                 Arc::new(LocalQuota::new(config.settings().send_rate)),
                 changes,
                 extras,
-            ))
+            );
+            // The gateway's own record of its sockets: no store read per delivery, and none
+            // left behind by a crash (`gateway/connections.rs`).
+            ports.connections = Arc::new(MemoryConnections::new());
+            Ok(ports)
         }
         Backend::Aws => aws_ports(config, addr, meter).await,
     }

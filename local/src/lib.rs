@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use config::{Backend, Config, DEV_JWT_SECRET};
+pub use gateway::MemoryConnections;
 pub use instruments::{Instruments, InvocationMeter, InvocationTally};
 pub use serve::serve;
 

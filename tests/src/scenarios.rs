@@ -139,6 +139,23 @@ pub async fn an_offline_recipient_catches_up_with_sync(server: &TestServer) {
     let summary = bob.expect("sync").await;
     assert_eq!(summary["conversations"][0]["unread"], 0);
     assert_eq!(summary["conversations"][0]["read_seq"], 3);
+
+    // Sending is reading: bob's reply is read for him, and alice's own messages are for her.
+    bob.send_json(
+        &json!({ "action": "send", "conversation_id": "dm:alice:bob",
+        "client_msg_id": "b-1", "body": "back" }),
+    )
+    .await;
+    assert_eq!(bob.expect("ack").await["seq"], 4);
+    assert_eq!(alice.expect("message").await["seq"], 4);
+    bob.send_json(&json!({ "action": "sync" })).await;
+    let summary = bob.expect("sync").await;
+    assert_eq!(summary["conversations"][0]["read_seq"], 4, "{summary}");
+    assert_eq!(summary["conversations"][0]["unread"], 0, "{summary}");
+    alice.send_json(&json!({ "action": "sync" })).await;
+    let summary = alice.expect("sync").await;
+    assert_eq!(summary["conversations"][0]["read_seq"], 3, "{summary}");
+    assert_eq!(summary["conversations"][0]["unread"], 1, "{summary}");
 }
 
 pub async fn sync_pages_a_long_backlog(server: &TestServer) {

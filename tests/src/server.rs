@@ -7,7 +7,6 @@ use std::sync::Arc;
 use chat_aws::DynamoStore;
 use chat_local::{Backend, Config, LocalServer};
 use chat_ports::ConnectionStore;
-use chat_store_sqlite::SqliteStore;
 
 use crate::{HttpClient, Refused, WsClient};
 
@@ -123,14 +122,17 @@ impl TestServer {
             .to_string()
     }
 
-    /// The backend's connection store, opened beside the server's (the same SQLite file, or
-    /// the same DynamoDB tables): what a test uses to plant a connection that vanished
-    /// without `$disconnect`, and to see what fan-out pruned.
+    /// The backend's connection store, opened beside the server's (the same DynamoDB
+    /// tables): what a test uses to plant a connection that vanished without `$disconnect`,
+    /// and to see what fan-out pruned. The embedded backend has none to open: its connections
+    /// are the gateway's own sockets, in its memory (`chat_local::MemoryConnections`), so no
+    /// connection can vanish behind its back.
     pub async fn connection_store(&self) -> Arc<dyn ConnectionStore> {
         match self.config.backend {
-            Backend::Sqlite => {
-                Arc::new(SqliteStore::open(&self.config.data_dir).expect("open the store"))
-            }
+            Backend::Sqlite => panic!(
+                "the embedded backend keeps its connections in the gateway's memory: \
+                 there is no store to plant one in"
+            ),
             Backend::Aws => {
                 let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .endpoint_url(self.config.aws_endpoint_url.clone().expect("endpoint"))

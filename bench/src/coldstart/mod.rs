@@ -111,7 +111,11 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
     };
     let runs = if args.smoke { 2 } else { args.runs.max(1) };
     let functions: Vec<&str> = if args.smoke {
-        vec!["authorizer", REFERENCE]
+        // With an AWS endpoint, one function that builds the SDK clients and stores a message.
+        match &args.aws_endpoint {
+            Some(_) => vec!["authorizer", "send", REFERENCE],
+            None => vec!["authorizer", REFERENCE],
+        }
     } else {
         FUNCTIONS.iter().copied().chain([REFERENCE]).collect()
     };
@@ -293,7 +297,10 @@ async fn cold_start(
         init_ms: ms(marks.first_poll),
         answer_ms: ms(marks.first_answer),
         peak_rss_kb,
-        outcome: marks.outcome.unwrap_or("no answer").to_string(),
+        outcome: match (marks.outcome, &marks.frame_type) {
+            (Some(outcome), Some(frame)) => format!("{outcome} ({frame})"),
+            (outcome, _) => outcome.unwrap_or("no answer").to_string(),
+        },
     })
 }
 

@@ -21,6 +21,9 @@ pub struct Marks {
     pub first_answer: Option<Instant>,
     /// `response` or `error`.
     pub outcome: Option<&'static str>,
+    /// For a WebSocket route's response: the `type` of the frame it answered (`ack`, `error`,
+    /// …), which says whether the function's AWS calls worked.
+    pub frame_type: Option<String>,
 }
 
 #[derive(Default)]
@@ -113,28 +116,32 @@ async fn next(State(api): State<RuntimeApi>) -> Response {
     (StatusCode::OK, headers, event.to_string()).into_response()
 }
 
-fn answered(api: &RuntimeApi, outcome: &'static str) -> Response {
+fn answered(api: &RuntimeApi, outcome: &'static str, frame_type: Option<String>) -> Response {
     if let Ok(mut shared) = api.shared.lock()
         && shared.marks.first_answer.is_none()
     {
         shared.marks.first_answer = Some(Instant::now());
         shared.marks.outcome = Some(outcome);
+        shared.marks.frame_type = frame_type;
     }
     StatusCode::ACCEPTED.into_response()
 }
 
-async fn response(
-    State(api): State<RuntimeApi>,
-    Path(_id): Path<String>,
-    _body: Bytes,
-) -> Response {
-    answered(&api, "response")
+async fn response(State(api): State<RuntimeApi>, Path(_id): Path<String>, body: Bytes) -> Response {
+    answered(&api, "response", frame_type(&body))
+}
+
+/// The `type` of the frame in an API Gateway proxy response's `body`, if it holds one.
+fn frame_type(response: &[u8]) -> Option<String> {
+    let response: Value = serde_json::from_slice(response).ok()?;
+    let frame: Value = serde_json::from_str(response.get("body")?.as_str()?).ok()?;
+    frame.get("type")?.as_str().map(str::to_string)
 }
 
 async fn error(State(api): State<RuntimeApi>, Path(_id): Path<String>, _body: Bytes) -> Response {
-    answered(&api, "error")
+    answered(&api, "error", None)
 }
 
 async fn error_without_id(State(api): State<RuntimeApi>, _body: Bytes) -> Response {
-    answered(&api, "init error")
+    answered(&api, "init error", None)
 }

@@ -320,7 +320,45 @@ impl LoadReport {
                 met: None,
             },
         };
-        vec![p99_goal, throughput_goal, relay_goal]
+        vec![
+            p99_goal,
+            throughput_goal,
+            relay_goal,
+            self.idle_memory_goal(),
+        ]
+    }
+
+    /// ≤ 64 KiB per idle connection, with the relay's in the same run beside it.
+    fn idle_memory_goal(&self) -> Goal {
+        const GOAL: &str = "≤ 64 KiB per idle connection at 10,000 connections";
+        let per = |name: &str| {
+            self.servers
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.idle_kib_per_connection)
+        };
+        match per("chat-local") {
+            Some(ours) => {
+                let relay = per("relay")
+                    .map(|r| format!(" (relay {r:.1})"))
+                    .unwrap_or_default();
+                let scale = if self.clients < 10_000 {
+                    format!(", at {} connections", int(f64::from(self.clients)))
+                } else {
+                    String::new()
+                };
+                Goal {
+                    goal: GOAL,
+                    measured: format!("{ours:.1} KiB{relay}{scale}"),
+                    met: (self.clients >= 10_000).then_some(ours <= 64.0),
+                }
+            }
+            None => Goal {
+                goal: GOAL,
+                measured: "not measured".to_string(),
+                met: None,
+            },
+        }
     }
 
     /// Prints everything after the step table.

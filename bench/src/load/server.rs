@@ -29,6 +29,9 @@ pub struct ServerInfo {
     /// The command line, as run.
     pub command: String,
     pub pid: u32,
+    /// The server's RSS growth while the clients connected, per connection (KiB): what an idle
+    /// connection costs it. Set once the fleet is connected.
+    pub idle_kib_per_connection: Option<f64>,
 }
 
 /// A server child process; killed when dropped.
@@ -136,7 +139,12 @@ impl ChildServer {
                 http: format!("http://{host}"),
                 ws: format!("ws://{host}/local"),
             },
-            info: ServerInfo { name, command, pid },
+            info: ServerInfo {
+                name,
+                command,
+                pid,
+                idle_kib_per_connection: None,
+            },
         })
     }
 

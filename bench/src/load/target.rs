@@ -14,7 +14,7 @@ use super::fsync::FsyncFigures;
 use super::schedule::Step;
 use super::server::{ChildServer, ServerInfo};
 use super::tally::StepTally;
-use crate::procfs::{cpu_percent, cpu_sample, peak_rss_kib};
+use crate::procfs::{cpu_percent, cpu_sample, peak_rss_kib, rss_kib};
 
 /// Between announcing a step and its first send: every client task sees it in time.
 const LEAD: Duration = Duration::from_millis(200);
@@ -63,13 +63,20 @@ impl Target {
         };
         let started = Instant::now();
         let clients = self.clients;
+        let rss_before = rss_kib(Some(self.pid))?;
         let fleet = Fleet::connect(&server.endpoint, clients, base)
             .await
             .with_context(|| format!("connecting {clients} clients to {}", self.name))?;
+        // Idle: connected, nothing sent yet (what each open socket holds).
+        let rss_after = rss_kib(Some(self.pid))?;
+        let per_connection = rss_after.saturating_sub(rss_before) as f64 / f64::from(clients);
+        self.info.idle_kib_per_connection = Some(per_connection);
         println!(
-            "{:<10}  {clients} clients connected in {:.1} s",
+            "{:<10}  {clients} clients connected in {:.1} s; RSS {} → {} KiB: {per_connection:.1} KiB per idle connection",
             self.name,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            rss_before,
+            rss_after,
         );
         self.fleet = Some(fleet);
         Ok(())

@@ -1,5 +1,6 @@
 //! The local API Gateway: a WebSocket API and its `@connections` management API.
 
+mod connections;
 mod events;
 pub(crate) mod management;
 mod registry;
@@ -8,6 +9,7 @@ pub(crate) mod socket;
 
 use std::sync::Arc;
 
+pub use connections::MemoryConnections;
 pub(crate) use events::request_time as clf_time;
 pub(crate) use registry::Registry;
 

@@ -31,6 +31,19 @@ use super::registry::{ConnectionInfo, OUTBOX_FRAMES, Outbound};
 use super::{GatewayState, gateway_id, routes};
 use crate::instruments;
 
+/// Each socket's read buffer, allocated up front (tungstenite's default is 128 KiB, most of
+/// what an idle connection costs): client frames are small, and a larger one is read in a few
+/// calls.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Frames are buffered up to this before a socket write (and always flushed at the end of a
+/// batch): small enough per socket, large enough to coalesce a burst.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
+/// At most this many frames go out between two flushes, so one busy connection cannot hold
+/// its writer's turn for long.
+const WRITE_BATCH_FRAMES: usize = 64;
+
 /// `GET /local`: authorize, run `$connect`, upgrade.
 pub(crate) async fn upgrade(
     State(state): State<GatewayState>,
@@ -92,6 +105,8 @@ pub(crate) async fn upgrade(
     // with API Gateway's close code instead of a protocol error.
     ws.max_message_size(MAX_SERVER_FRAME_BYTES + 1)
         .max_frame_size(MAX_SERVER_FRAME_BYTES + 1)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .on_failed_upgrade(move |err| {
             tracing::warn!(error = %err, "websocket upgrade failed after $connect");
             tokio::spawn(async move {
@@ -172,20 +187,34 @@ type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
 type Stream = futures_util::stream::SplitStream<WebSocket>;
 
 async fn write_loop(mut sink: Sink, mut outbox: mpsc::Receiver<Outbound>) {
-    while let Some(frame) = outbox.recv().await {
-        let message = match frame {
-            Outbound::Text(text) => Message::Text(text.into()),
-            Outbound::Binary(bytes) => Message::Binary(bytes.into()),
-            Outbound::Close(code, reason) => {
-                let close = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                let _ = sink.send(Message::Close(Some(close))).await;
+    while let Some(first) = outbox.recv().await {
+        // Whatever else is already waiting goes out with it: the frames are buffered (up to
+        // WRITE_BUFFER_BYTES) and flushed once, so a burst to one connection is a few socket
+        // writes rather than one per frame.
+        let mut frame = Some(first);
+        let mut batched = 0;
+        while let Some(next) = frame.take() {
+            let message = match next {
+                Outbound::Text(text) => Message::Text(text.into()),
+                Outbound::Binary(bytes) => Message::Binary(bytes.into()),
+                Outbound::Close(code, reason) => {
+                    let close = CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
+                    let _ = sink.send(Message::Close(Some(close))).await;
+                    return;
+                }
+            };
+            if sink.feed(message).await.is_err() {
                 return;
             }
-        };
-        if sink.send(message).await.is_err() {
+            batched += 1;
+            if batched < WRITE_BATCH_FRAMES {
+                frame = outbox.try_recv().ok();
+            }
+        }
+        if sink.flush().await.is_err() {
             return;
         }
     }

@@ -129,13 +129,14 @@ async fn a_direct_append_is_one_query_and_two_puts_of_one_unit_each() {
     append_new(&store, draft(&conversation, &bob, "c1")).await;
     let second = meter.snapshot().since(&first);
 
-    // The second message: the newest message read, the claim and the message put.
+    // The second message: the newest message read (eventually consistent: half a unit), the
+    // claim and the message put.
     let ops: Vec<&str> = second.operations.keys().map(String::as_str).collect();
     assert_eq!(ops, ["DynamoDB.PutItem", "DynamoDB.Query"], "{second:?}");
     let puts = &second.operations["DynamoDB.PutItem"];
     assert_eq!((puts.requests, puts.write_units), (2, 2.0));
     let query = &second.operations["DynamoDB.Query"];
-    assert_eq!((query.requests, query.read_units), (1, 1.0));
+    assert_eq!((query.requests, query.read_units), (1, 0.5));
     // No head item: the conversations table stays empty without a retention.
     let heads = support::moto_client()
         .scan()
@@ -152,6 +153,17 @@ async fn a_direct_append_is_one_query_and_two_puts_of_one_unit_each() {
         .await
         .expect("scan");
     assert!(messages.items().iter().all(|i| item_size(i) < 1024));
+    // Bob's message notes Alice's newest (seq 1); Alice's, the first, notes nothing.
+    let peer_of = |seq: &str| {
+        messages
+            .items()
+            .iter()
+            .find(|i| i.get("seq") == Some(&AttributeValue::N(seq.into())))
+            .map(|i| i.get("peer_last_seq").cloned())
+            .expect("the message")
+    };
+    assert_eq!(peer_of("1"), None);
+    assert_eq!(peer_of("2"), Some(AttributeValue::N("1".into())));
     // The first message also read the (absent) floor: one `GetItem` more, once a conversation.
     assert_eq!(
         first.operations["DynamoDB.GetItem"].requests, 1,

@@ -88,6 +88,7 @@ macro_rules! contract_suite {
             a_client_msg_id_used_in_a_group_conflicts_in_a_direct_conversation,
             concurrent_direct_appends_and_retries_get_gap_free_seqs,
             direct_heads_follow_the_newest_message_and_its_recall,
+            direct_heads_know_each_members_newest_own_message,
             history_pages_forward,
             history_pages_backward,
             history_of_an_empty_conversation_is_empty,

@@ -97,6 +97,7 @@ impl Notifier {
             } else {
                 self.devices.push_targets(&recipients).await?
             };
+            let targets = self.unmuted_direct(message, targets).await?;
             if !targets.is_empty() {
                 let wording = match &wording {
                     Some(wording) => wording,
@@ -142,17 +143,13 @@ impl Notifier {
         let now = self.clock.now();
         let conversation = &message.conversation_id;
         if let Some(pair) = conversation.direct_members() {
-            let mut users = Vec::new();
-            for user in pair.into_iter().filter(|u| **u != message.sender_id) {
-                let muted = self
-                    .memberships
-                    .membership(conversation, user)
-                    .await?
-                    .is_some_and(|m| m.is_muted(now));
-                if !muted {
-                    users.push(user.clone());
-                }
-            }
+            // Muting is looked at once the recipient is known to have a device
+            // (`unmuted_direct`): most messages go to someone without one, or online.
+            let users = pair
+                .into_iter()
+                .filter(|u| **u != message.sender_id)
+                .cloned()
+                .collect();
             return Ok((users, None));
         }
         let page = self
@@ -170,6 +167,32 @@ impl Notifier {
             .map(|m| m.user_id)
             .collect();
         Ok((users, next))
+    }
+
+    /// In a direct conversation, `targets` without the recipient who muted it (a group's page
+    /// of members came without those already).
+    async fn unmuted_direct(
+        &self,
+        message: &StoredMessage,
+        targets: Vec<PushTarget>,
+    ) -> Result<Vec<PushTarget>, ChatError> {
+        let conversation = &message.conversation_id;
+        if conversation.direct_members().is_none() {
+            return Ok(targets);
+        }
+        let now = self.clock.now();
+        let mut unmuted = Vec::with_capacity(targets.len());
+        for target in targets {
+            let muted = self
+                .memberships
+                .membership(conversation, &target.user_id)
+                .await?
+                .is_some_and(|m| m.is_muted(now));
+            if !muted {
+                unmuted.push(target);
+            }
+        }
+        Ok(unmuted)
     }
 
     /// The devices among `targets` that have a live connection (those get the message on the

@@ -40,6 +40,8 @@ pub(crate) async fn summaries_of(
                 return None;
             }
             let last_seq = head.as_ref().map_or(0, |h| h.last_seq.get());
+            // In a direct conversation the user's own messages are read without a mark.
+            let m = m.with_own_messages_read(head.as_ref().map_or(0, |h| h.last_sent_by(user)));
             // Deleted for this member, and nothing said since.
             if m.is_hidden(last_seq) {
                 return None;

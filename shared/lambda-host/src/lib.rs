@@ -16,7 +16,11 @@
 //! - `FCM_PLATFORM_APPLICATION_ARN`, `APNS_PLATFORM_APPLICATION_ARN` (optional): the SNS
 //!   platform applications push goes through; a platform without one registers no devices.
 //! - `MEDIA_MAX_BYTES`, `DOCUMENT_MAX_BYTES`, `PUSH_QUIET_MS`, `PUSH_TTL_SECONDS` (optional).
-//! - `AWS_ENDPOINT_URL` and friends are honoured by the SDK itself (LocalStack, moto).
+//! - `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (Lambda
+//!   sets them) and `AWS_ENDPOINT_URL` (LocalStack, moto): the SDK configuration, read
+//!   directly rather than through the default provider chain (`sdk_config.rs`).
+
+mod sdk_config;
 
 use std::sync::Arc;
 
@@ -81,9 +85,10 @@ pub struct Adapters {
 }
 
 impl Adapters {
-    /// Loads the SDK configuration (region, credentials) and builds the DynamoDB store.
+    /// Reads the SDK configuration (region, credentials) from the Lambda environment and
+    /// builds the DynamoDB store.
     pub async fn from_env() -> anyhow::Result<Adapters> {
-        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk_config = sdk_config::from_lambda_env()?;
         let tables = Tables::from_prefix(&required("TABLE_PREFIX")?);
         let settings = settings_from_env()?;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk_config), tables)

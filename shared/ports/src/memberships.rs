@@ -79,6 +79,18 @@ impl Membership {
         self.left_seq.map_or(last_seq, |left| left.min(last_seq))
     }
 
+    /// The member's marks with their own messages up to `last_sent` counted as read (and so
+    /// delivered): in a direct conversation `send` leaves the sender's marks alone, and the
+    /// conversation's head says where the sender's own messages end
+    /// ([`crate::ConversationHead::last_sent_by`]).
+    pub fn with_own_messages_read(self, last_sent: u64) -> Membership {
+        Membership {
+            delivered_seq: self.delivered_seq.max(last_sent),
+            read_seq: self.read_seq.max(last_sent),
+            ..self
+        }
+    }
+
     /// Messages this member sees and has not read, in a conversation whose last is `last_seq`
     /// (what they deleted for themselves counts as read).
     pub fn unread(&self, last_seq: u64) -> u64 {

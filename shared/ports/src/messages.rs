@@ -62,6 +62,22 @@ pub struct ConversationHead {
     pub name: Option<String>,
     /// The last message was recalled (and its preview erased).
     pub last_recalled: bool,
+    /// A direct conversation's members, each with the seq of their newest own message (a
+    /// member who has said nothing is absent; always empty for a group). Sending is reading:
+    /// a member has read everything up to their own newest message, and `send` does not
+    /// write that down (see [`ConversationHead::last_sent_by`]).
+    pub last_sent: Vec<(UserId, Seq)>,
+}
+
+impl ConversationHead {
+    /// The seq of `user`'s newest own message here, as far as the head knows (0: none, or a
+    /// group, whose members' own messages move their read marks instead).
+    pub fn last_sent_by(&self, user: &UserId) -> u64 {
+        self.last_sent
+            .iter()
+            .find(|(member, _)| member == user)
+            .map_or(0, |(_, seq)| seq.get())
+    }
 }
 
 /// Characters of a body kept as the conversation's preview.

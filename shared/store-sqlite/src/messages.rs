@@ -321,7 +321,40 @@ fn heads(conn: &mut Connection, ids: &[String]) -> Result<Vec<ConversationHead>,
                 found.push(row.into_head()?);
             }
         }
+        let mut last_own = tx
+            .prepare_cached(
+                "SELECT seq FROM messages WHERE conversation_id = ?1 AND +sender_id = ?2 \
+                 ORDER BY seq DESC LIMIT 1",
+            )
+            .map_err(db("heads: preparing"))?;
+        for head in &mut found {
+            head.last_sent = last_sent(&mut last_own, head)?;
+        }
     }
     tx.finish().map_err(db("heads: end"))?;
     Ok(found)
+}
+
+/// A direct conversation's members with their newest own message (see
+/// `ConversationHead::last_sent`): a walk back from the newest message on the primary key to
+/// each member's latest, which is near the end in a conversation of two.
+fn last_sent(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    head: &ConversationHead,
+) -> Result<Vec<(UserId, Seq)>, ChatError> {
+    let Some(pair) = head.conversation_id.direct_members() else {
+        return Ok(Vec::new());
+    };
+    let conversation = head.conversation_id.to_string();
+    let mut last = Vec::with_capacity(2);
+    for member in pair {
+        let found: Option<i64> = stmt
+            .query_row(params![conversation, member.as_str()], |row| row.get(0))
+            .optional()
+            .map_err(db("heads: a member's newest message"))?;
+        if let Some(found) = found {
+            last.push((member.clone(), seq("seq", found)?));
+        }
+    }
+    Ok(last)
 }

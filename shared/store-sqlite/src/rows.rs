@@ -208,6 +208,7 @@ impl HeadRow {
             last_preview: self.last_preview,
             name: self.name,
             last_recalled: flag(self.last_recalled),
+            last_sent: Vec::new(),
         })
     }
 }

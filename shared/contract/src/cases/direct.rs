@@ -49,10 +49,11 @@ pub async fn direct_appends_are_gap_free_and_idempotent(s: Stores) {
             conversation_id: conversation,
             last_seq: third.seq,
             last_message_at: Millis(4_000),
-            last_sender_id: alice,
+            last_sender_id: alice.clone(),
             last_preview: Some("still there?".into()),
             name: None,
             last_recalled: false,
+            last_sent: vec![(alice, third.seq), (bob, Seq::new(2).expect("seq"))],
         }]
     );
 }
@@ -124,6 +125,78 @@ pub async fn concurrent_direct_appends_and_retries_get_gap_free_seqs(s: Stores) 
         .await
         .expect("heads");
     assert_eq!(heads[0].last_seq.get(), 4 * PER_TASK);
+    // Each member's newest own message, however the race went.
+    for member in [&alice, &bob] {
+        let newest_own = page
+            .messages
+            .iter()
+            .filter(|m| m.sender_id == *member)
+            .map(|m| m.seq.get())
+            .max();
+        assert_eq!(Some(heads[0].last_sent_by(member)), newest_own, "{member}");
+    }
+}
+
+pub async fn direct_heads_know_each_members_newest_own_message(s: Stores) {
+    let (alice, bob) = (user("dm-own-alice"), user("dm-own-bob"));
+    let conversation = dm(&alice, &bob);
+    let head = |s: Stores| {
+        let conversation = conversation.clone();
+        async move {
+            let heads = s
+                .messages
+                .heads(std::slice::from_ref(&conversation))
+                .await
+                .expect("heads");
+            heads.into_iter().next().expect("a head")
+        }
+    };
+    append_new(&s, text(&conversation, &alice, "o1", "one", 1_000)).await;
+    append_new(&s, text(&conversation, &alice, "o2", "two", 2_000)).await;
+    let first = head(s.clone()).await;
+    assert_eq!(
+        (first.last_sent_by(&alice), first.last_sent_by(&bob)),
+        (2, 0),
+        "bob has said nothing"
+    );
+    assert_eq!(
+        first.last_sent,
+        vec![(alice.clone(), Seq::new(2).expect("seq"))]
+    );
+    for (n, at) in [("o3", 3_000), ("o4", 4_000), ("o5", 5_000)] {
+        append_new(&s, text(&conversation, &bob, n, "from bob", at)).await;
+    }
+    let second = head(s.clone()).await;
+    assert_eq!(
+        (second.last_sent_by(&alice), second.last_sent_by(&bob)),
+        (2, 5)
+    );
+    append_new(&s, text(&conversation, &alice, "o6", "back", 6_000)).await;
+    let third = head(s.clone()).await;
+    assert_eq!(
+        (third.last_sent_by(&alice), third.last_sent_by(&bob)),
+        (6, 5)
+    );
+    // A retry is no new message: nothing moves.
+    let retry = s
+        .messages
+        .append(text(&conversation, &bob, "o5", "from bob", 7_000))
+        .await
+        .expect("retry");
+    assert!(!retry.is_new());
+    let after_retry = head(s.clone()).await;
+    assert_eq!(
+        (
+            after_retry.last_sent_by(&alice),
+            after_retry.last_sent_by(&bob)
+        ),
+        (6, 5)
+    );
+    // A group's head knows none: its members' own messages move their marks instead.
+    let a_group = group("dm-own-group");
+    append_new(&s, text(&a_group, &alice, "og", "in a group", 8_000)).await;
+    let heads = s.messages.heads(&[a_group]).await.expect("heads");
+    assert!(heads[0].last_sent.is_empty());
 }
 
 pub async fn direct_heads_follow_the_newest_message_and_its_recall(s: Stores) {
@@ -174,6 +247,10 @@ pub async fn direct_heads_follow_the_newest_message_and_its_recall(s: Stores) {
             last_preview: Some("é".repeat(PREVIEW_CHARS)),
             name: None,
             last_recalled: false,
+            last_sent: vec![
+                (alice.clone(), Seq::FIRST),
+                (bob.clone(), Seq::new(2).expect("seq")),
+            ],
         }
     );
     assert_eq!(

@@ -120,6 +120,7 @@ pub async fn append_is_idempotent(s: Stores) {
             last_preview: Some("second".into()),
             name: None,
             last_recalled: false,
+            last_sent: Vec::new(),
         }]
     );
 
@@ -278,6 +279,7 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
             last_preview: Some("é".repeat(PREVIEW_CHARS)),
             name: None,
             last_recalled: false,
+            last_sent: Vec::new(),
         },
         ConversationHead {
             conversation_id: media_only,
@@ -287,6 +289,7 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
             last_preview: None,
             name: None,
             last_recalled: false,
+            last_sent: Vec::new(),
         },
         ConversationHead {
             conversation_id: short,
@@ -296,6 +299,7 @@ pub async fn heads_summarize_the_last_message(s: Stores) {
             last_preview: Some(exact),
             name: None,
             last_recalled: false,
+            last_sent: Vec::new(),
         },
     ];
     expected.sort_by(|x, y| x.conversation_id.cmp(&y.conversation_id));

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use chat_domain::events::ServerEvent;
 use chat_domain::frames::{MarkKind, SendCommand, SendFrame, read_frame};
-use chat_domain::{ChatError, MessageId, NewMessage, StoredMessage, Take, UserId};
+use chat_domain::{ChatError, MessageId, NewMessage, Seq, StoredMessage, Take, UserId};
 use chat_ports::{
     Clock, ConnectionPusher, ConnectionStore, GroupStore, MediaStore, MediaUse, Membership,
     MembershipStore, MessageStore, Role, SendQuota,
@@ -90,19 +90,8 @@ impl SendHandler {
         self.record_media_use(&message).await?;
 
         // The sender has seen their own message: it never counts as unread for them (and tells
-        // nobody: clients send receipts for what they show, which is what ticks are). Also on a
-        // retry: the first attempt may have failed right here, after the append (marks only move
-        // up, so repeating it is harmless). `None` means nothing moved: the mark was already
-        // there (a retry, or a later message marked first), or the sender is not a member yet —
-        // a direct conversation's first message, or one whose opening failed after its append.
-        // Only the last two open it (one key read tells them apart), which heals that gap on
-        // the next send rather than on `seq == 1` only.
-        let moved = self.advance_own_mark(caller, &message).await?;
-        if moved.is_none() && self.is_unopened_direct(&message, &caller.user_id).await? {
-            self.open_direct_conversation(&message, &caller.user_id)
-                .await?;
-            self.advance_own_mark(caller, &message).await?;
-        }
+        // nobody: clients send receipts for what they show, which is what ticks are).
+        self.mark_own_message(caller, &message, fresh).await?;
         // The message is durable: delivery problems are logged, never turned into an error for
         // a message the client would then think unsent (`sync` covers what a push missed).
         if let Err(err) = self.deliver(caller, &message).await {
@@ -196,6 +185,35 @@ impl SendHandler {
         self.media.add_media_use(&media.id, &used).await?;
         if let Some(poster) = media.thumbnail.as_ref().filter(|t| t.id != media.id) {
             self.media.add_media_use(&poster.id, &used).await?;
+        }
+        Ok(())
+    }
+
+    /// In a group, the sender's read mark moves up to their message. Also on a retry: the
+    /// first attempt may have failed right here, after the append (marks only move up, so
+    /// repeating it is harmless).
+    ///
+    /// In a direct conversation nothing is written: the conversation's head knows each
+    /// member's newest own message, and reads count those as read
+    /// (`ConversationHead::last_sent_by`), which saves a mark write (and its index entry) on
+    /// every message. What is left is opening the conversation, which lists it for both
+    /// users: on its first message, and again on a retry, in case the first attempt failed
+    /// between its append and the opening (a retried send of an unacknowledged message is the
+    /// client's part of the contract). One key read tells an unopened conversation.
+    async fn mark_own_message(
+        &self,
+        caller: &Caller,
+        message: &StoredMessage,
+        fresh: bool,
+    ) -> Result<(), ChatError> {
+        if message.conversation_id.direct_members().is_none() {
+            self.advance_own_mark(caller, message).await?;
+            return Ok(());
+        }
+        let may_be_unopened = !fresh || message.seq == Seq::FIRST;
+        if may_be_unopened && self.is_unopened_direct(message, &caller.user_id).await? {
+            self.open_direct_conversation(message, &caller.user_id)
+                .await?;
         }
         Ok(())
     }

@@ -3,8 +3,8 @@
 //! gap-free and idempotent.
 //!
 //! A direct conversation needs no head: it has no name, no member count and no settings that a
-//! group change would race on, so its "head" is its newest message, read with one
-//! strongly consistent `Query` (newest first, `Limit 1`). One attempt:
+//! group change would race on, so its "head" is its newest message, read with one `Query`
+//! (newest first, `Limit 1`; eventually consistent the first time, see below). One attempt:
 //!
 //! 1. **Claim** the idempotency key `(sender_id, client_msg_id)` with the seq this attempt
 //!    intends, `last + 1` (`PutItem`, on condition that the key is new). A taken key is an
@@ -22,6 +22,13 @@
 //! earlier attempt died between its claim and its put, or is still under way: this one puts
 //! at the claimed seq, and whichever put lands second finds the first one's message, the same
 //! send, and answers `Duplicate`).
+//!
+//! The first read of the newest message is eventually consistent (0.5 read units instead of
+//! 1): a read a moment behind can only name a seq that is already taken (messages are never
+//! removed but by expiry), so the put fails, and the retry reads strongly consistently. Each
+//! message also notes the other member's newest seq (`peer_last_seq`, from the same read),
+//! so the newest message alone says how far each member's own messages go: what counts as
+//! read for them without a read-mark write per message (`ConversationHead::last_sent`).
 //!
 //! Nothing is written that names a seq before the seq is taken, so an attempt that dies
 //! anywhere leaves no gap: a claim without a message is completed by the retry, or overtaken
@@ -53,6 +60,22 @@ enum Claim {
     Taken(IdempotencyItem),
 }
 
+/// How a read of the newest message is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Read {
+    /// Strongly consistent: every acknowledged append is seen (1 read unit).
+    Consistent,
+    /// Eventually consistent: half the read units, and perhaps a moment behind.
+    Eventual,
+}
+
+/// Where a direct conversation ends, as one read saw it.
+struct Tip {
+    newest: Option<MessageItem>,
+    /// The seq the next message follows (`None`: there is none yet).
+    seq: Option<Seq>,
+}
+
 /// What putting the message at a seq came to.
 enum Put {
     Stored,
@@ -65,7 +88,10 @@ impl DynamoStore {
         let backoff = self.append_backoff;
         let conversation = message.conversation_id.clone();
         let _lane = self.append_lanes.enter(&conversation).await;
-        let mut seq = Seq::after(self.newest_seq(&conversation).await?);
+        // The first read may be stale (half the read units): a stale newest message only
+        // sends the put to a taken slot, and the retry reads strongly consistently.
+        let mut tip = self.tip(&conversation, Read::Eventual).await?;
+        let mut seq = Seq::after(tip.seq);
         let mut claim = match self.claim(&message, seq).await? {
             Claim::New => IdempotencyItem::of(&message, seq, self.message_ttl(message.sent_at)),
             Claim::Taken(earlier) => earlier,
@@ -79,7 +105,17 @@ impl DynamoStore {
             }
             seq = claim.seq;
             let stored = message.clone().stored_at(seq);
-            let holder = match self.put_at(&stored).await? {
+            if Seq::after(tip.seq) != seq {
+                // A claim of an earlier attempt, at a seq this read did not end before: a look
+                // at the end as it is now says whether the slot is still next (and what the
+                // message notes as the other member's newest).
+                tip = self.tip(&conversation, Read::Consistent).await?;
+            }
+            let peer = tip
+                .newest
+                .as_ref()
+                .and_then(|newest| newest.peer_last_seq_for(&message.sender_id, seq));
+            let holder = match self.put_at(&stored, peer).await? {
                 Put::Stored => {
                     self.raise_floor(&stored).await?;
                     return Ok(Appended::New(stored));
@@ -100,7 +136,8 @@ impl DynamoStore {
             }
             tracing::debug!(%conversation, attempt, "direct append lost the seq race");
             backoff.pause(attempt).await;
-            let next = Seq::after(self.newest_seq(&conversation).await?);
+            tip = self.tip(&conversation, Read::Consistent).await?;
+            let next = Seq::after(tip.seq);
             claim = match self.move_claim(&claim, next).await? {
                 Some(moved) => moved,
                 // Another attempt of this send moved it first: follow it.
@@ -116,26 +153,29 @@ impl DynamoStore {
         })
     }
 
-    /// The seq of the conversation's newest message, or, when it has none, the head's
-    /// `last_seq` (a retention floor, or a head of the transactional append); `None` before the
-    /// first message.
-    async fn newest_seq(&self, conversation: &ConversationId) -> PortResult<Option<Seq>> {
-        match self.newest_message(conversation).await? {
-            Some(newest) => Ok(Some(newest.seq)),
-            None => self.head_last_seq(conversation).await,
-        }
+    /// Where the conversation ends: its newest message, and the seq to continue from, which
+    /// is that message's or, when it has none, the head's `last_seq` (a retention floor, or a
+    /// head of the transactional append); `None` before the first message.
+    async fn tip(&self, conversation: &ConversationId, read: Read) -> PortResult<Tip> {
+        let newest = self.newest_item(conversation, read).await?;
+        let seq = match &newest {
+            Some(newest) => Some(newest.seq()),
+            None => self.head_last_seq(conversation).await?,
+        };
+        Ok(Tip { newest, seq })
     }
 
-    /// The conversation's newest message: one strongly consistent `Query`, newest first.
-    pub(super) async fn newest_message(
+    /// The conversation's newest message item: one `Query`, newest first, `Limit 1`.
+    pub(super) async fn newest_item(
         &self,
         conversation: &ConversationId,
-    ) -> PortResult<Option<StoredMessage>> {
+        read: Read,
+    ) -> PortResult<Option<MessageItem>> {
         let output = self
             .client
             .query()
             .table_name(&self.tables.messages)
-            .consistent_read(true)
+            .consistent_read(read == Read::Consistent)
             .scan_index_forward(false)
             .limit(1)
             .key_condition_expression("#conversation = :conversation")
@@ -145,7 +185,7 @@ impl DynamoStore {
             .await
             .map_err(|e| internal("the newest message", e))?;
         let newest: Vec<MessageItem> = from_items("message", output.items.unwrap_or_default())?;
-        Ok(newest.into_iter().next().map(StoredMessage::from))
+        Ok(newest.into_iter().next())
     }
 
     /// Claims `(sender_id, client_msg_id)` for `seq`, or answers the earlier claim.
@@ -211,9 +251,11 @@ impl DynamoStore {
         }
     }
 
-    /// Puts `stored` at its seq if the slot is empty.
-    async fn put_at(&self, stored: &StoredMessage) -> PortResult<Put> {
-        let item = MessageItem::from(stored).expiring(self.message_ttl(stored.sent_at));
+    /// Puts `stored` at its seq if the slot is empty, noting the other member's newest seq.
+    async fn put_at(&self, stored: &StoredMessage, peer_last_seq: Option<Seq>) -> PortResult<Put> {
+        let item = MessageItem::from(stored)
+            .after_peer(peer_last_seq)
+            .expiring(self.message_ttl(stored.sent_at));
         let result = self
             .client
             .put_item()

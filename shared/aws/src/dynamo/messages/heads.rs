@@ -9,11 +9,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chat_domain::{ConversationId, StoredMessage};
+use chat_domain::ConversationId;
 use chat_ports::{ConversationHead, PREVIEW_CHARS, PortResult};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
-use super::items::HeadItem;
+use super::direct::Read;
+use super::items::{HeadItem, MessageItem};
 use super::keys;
 use crate::dynamo::DynamoStore;
 use crate::dynamo::codec::from_items;
@@ -67,22 +68,27 @@ impl DynamoStore {
         // the stream is not general enough over lifetimes for `async_trait`'s `Send` bound.
         let reads: Vec<_> = direct
             .iter()
-            .map(|conversation| self.newest_message(conversation))
+            .map(|conversation| self.newest_item(conversation, Read::Consistent))
             .collect();
-        let newest: Vec<Option<StoredMessage>> = stream::iter(reads)
+        let newest: Vec<Option<MessageItem>> = stream::iter(reads)
             .buffered(NEWEST_AT_ONCE)
             .try_collect()
             .await?;
         Ok(newest
             .into_iter()
             .flatten()
-            .map(|message| (message.conversation_id.clone(), head_of(message)))
+            .map(|item| {
+                let head = head_of(item);
+                (head.conversation_id.clone(), head)
+            })
             .collect())
     }
 }
 
 /// A direct conversation's head, from its newest message.
-fn head_of(newest: StoredMessage) -> ConversationHead {
+fn head_of(newest: MessageItem) -> ConversationHead {
+    let last_sent = newest.last_sent();
+    let newest = chat_domain::StoredMessage::from(newest);
     ConversationHead {
         last_preview: newest.body.as_ref().map(|b| b.preview(PREVIEW_CHARS)),
         last_recalled: newest.recalled.is_some(),
@@ -91,5 +97,6 @@ fn head_of(newest: StoredMessage) -> ConversationHead {
         last_message_at: newest.sent_at,
         last_sender_id: newest.sender_id,
         name: None,
+        last_sent,
     }
 }

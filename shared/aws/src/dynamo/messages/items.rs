@@ -43,6 +43,12 @@ pub(crate) struct MessageItem {
     system: Option<SystemEvent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     recalled: Option<Recall>,
+    /// In a direct conversation: the seq of the other member's newest message when this one
+    /// was stored (absent: they had said nothing, or this is a group). With the sender and
+    /// seq of the newest message it gives both members' newest own messages, which is what
+    /// counts as read for each of them (`ConversationHead::last_sent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    peer_last_seq: Option<Seq>,
     /// When DynamoDB may delete the message (epoch seconds); absent when kept forever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ttl: Option<i64>,
@@ -52,6 +58,51 @@ impl MessageItem {
     /// The same item, expiring at `ttl` (epoch seconds) or never.
     pub(crate) fn expiring(self, ttl: Option<i64>) -> MessageItem {
         MessageItem { ttl, ..self }
+    }
+
+    /// The same item, noting the other member's newest seq (direct conversations).
+    pub(crate) fn after_peer(self, peer_last_seq: Option<Seq>) -> MessageItem {
+        MessageItem {
+            peer_last_seq,
+            ..self
+        }
+    }
+
+    pub(crate) fn seq(&self) -> Seq {
+        self.seq
+    }
+
+    /// Each member's newest own message, as of this one, the newest of its direct
+    /// conversation: its sender's is this one, the other member's is `peer_last_seq`.
+    pub(crate) fn last_sent(&self) -> Vec<(UserId, Seq)> {
+        let Some(pair) = self.conversation_id.direct_members() else {
+            return Vec::new();
+        };
+        pair.into_iter()
+            .filter_map(|member| {
+                let seq = if *member == self.sender_id {
+                    Some(self.seq)
+                } else {
+                    self.peer_last_seq
+                };
+                seq.map(|seq| (member.clone(), seq))
+            })
+            .collect()
+    }
+
+    /// What the next message of this direct conversation, by `sender` at `seq`, notes as its
+    /// `peer_last_seq`; `None` when this item is not the one right before `seq` (a stale or
+    /// missing read: the note is then left out, which only counts the sender's own earlier
+    /// messages as unread for them until they send again).
+    pub(crate) fn peer_last_seq_for(&self, sender: &UserId, seq: Seq) -> Option<Seq> {
+        if Seq::after(Some(self.seq)) != seq {
+            return None;
+        }
+        if self.sender_id == *sender {
+            self.peer_last_seq
+        } else {
+            Some(self.seq)
+        }
     }
 }
 
@@ -70,6 +121,7 @@ impl From<&StoredMessage> for MessageItem {
             sent_at: m.sent_at,
             system: m.system.clone(),
             recalled: m.recalled.clone(),
+            peer_last_seq: None,
             ttl: None,
         }
     }
@@ -122,6 +174,7 @@ impl From<HeadItem> for ConversationHead {
             last_preview: item.last_preview,
             name: item.name,
             last_recalled: item.last_recalled,
+            last_sent: Vec::new(),
         }
     }
 }
