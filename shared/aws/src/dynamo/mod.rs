@@ -58,6 +58,8 @@ pub struct DynamoStore {
     send_rate: Option<chat_domain::SendRate>,
     /// This container's share of each user's current send window.
     send_leases: Arc<quota::SendLeases>,
+    /// One lease of a user's sends at a time in this process (`quota.rs`).
+    lease_lanes: Arc<Lanes>,
 }
 
 impl DynamoStore {
@@ -72,6 +74,7 @@ impl DynamoStore {
             message_retention_secs: None,
             send_rate: None,
             send_leases: Arc::default(),
+            lease_lanes: Arc::new(Lanes::new()),
         }
     }
 

@@ -239,6 +239,14 @@ impl SendQuota for DynamoStore {
         let Some(rate) = self.send_rate else {
             return Ok(Take::Granted);
         };
+        if let Local::Answer(take) = self.send_leases.take_local(rate, user, now) {
+            return Ok(take);
+        }
+        // One lease of this user's at a time here: sends racing in this process would each
+        // lease, together more than the window holds, and the last would be refused while
+        // the others' leftovers sit unused. Behind the lane, a lease that just finished may
+        // have left enough.
+        let _lane = self.lease_lanes.enter_key(user).await;
         let (start, count) = match self.send_leases.take_local(rate, user, now) {
             Local::Answer(take) => return Ok(take),
             Local::Lease { start, count } => (start, count),

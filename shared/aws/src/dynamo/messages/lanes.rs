@@ -30,8 +30,13 @@ impl Lanes {
 
     /// Waits for the conversation's lane (tokio's mutex is fair: first come, first served).
     pub(crate) async fn enter(&self, conversation: &ConversationId) -> MutexGuard<'_, ()> {
+        self.enter_key(conversation).await
+    }
+
+    /// Waits for the lane of any key (the send quota's are users).
+    pub(crate) async fn enter_key(&self, key: &impl Hash) -> MutexGuard<'_, ()> {
         let mut hasher = DefaultHasher::new();
-        conversation.hash(&mut hasher);
+        key.hash(&mut hasher);
         // The remainder is below `LANES`, the length of the vector: the index is in bounds.
         let lane = (hasher.finish() % LANES as u64) as usize;
         self.0[lane].lock().await
