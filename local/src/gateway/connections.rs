@@ -46,9 +46,8 @@ fn live_count(
     at: Millis,
     except: Option<&ConnectionId>,
 ) -> usize {
-    connections
-        .values()
-        .filter(|c| c.expires_at > at && Some(&c.connection_id) != except)
+    live(connections, at)
+        .filter(|c| Some(&c.connection_id) != except)
         .count()
 }
 

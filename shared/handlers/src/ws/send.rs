@@ -211,7 +211,7 @@ impl SendHandler {
             return Ok(());
         }
         let may_be_unopened = !fresh || message.seq == Seq::FIRST;
-        if may_be_unopened && self.is_unopened_direct(message, &caller.user_id).await? {
+        if may_be_unopened && !self.is_member(message, &caller.user_id).await? {
             self.open_direct_conversation(message, &caller.user_id)
                 .await?;
         }
@@ -233,20 +233,13 @@ impl SendHandler {
             .await
     }
 
-    /// Whether `message` is in a direct conversation that `sender` is not a member of yet.
-    async fn is_unopened_direct(
-        &self,
-        message: &StoredMessage,
-        sender: &UserId,
-    ) -> Result<bool, ChatError> {
-        if message.conversation_id.direct_members().is_none() {
-            return Ok(false);
-        }
+    /// Whether `user` is a member of `message`'s conversation (one key read).
+    async fn is_member(&self, message: &StoredMessage, user: &UserId) -> Result<bool, ChatError> {
         let membership = self
             .memberships
-            .membership(&message.conversation_id, sender)
+            .membership(&message.conversation_id, user)
             .await?;
-        Ok(membership.is_none())
+        Ok(membership.is_some())
     }
 
     /// A direct conversation exists implicitly; its first message lists it for both users.
