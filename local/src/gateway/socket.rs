@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 
 use aws_lambda_events::encodings::Body;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -21,15 +22,18 @@ use axum::response::{IntoResponse, Response};
 use chat_domain::ChatError;
 use chat_domain::events::ServerEvent;
 use chat_domain::limits::{MAX_CLIENT_FRAME_BYTES, MAX_SERVER_FRAME_BYTES};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::events::{ConnectionMeta, EventExtra, authorizer_request, websocket_event};
+use super::events::{
+    ConnectionMeta, EventExtra, MessageEvents, authorizer_request, websocket_event,
+};
 use super::registry::{ConnectionInfo, OUTBOX_FRAMES, Outbound};
 use super::{GatewayState, gateway_id, routes};
 use crate::instruments;
+use crate::wiring::App;
 
 /// Each socket's read buffer, allocated up front (tungstenite's default is 128 KiB, most of
 /// what an idle connection costs): client frames are small, and a larger one is read in a few
@@ -235,6 +239,13 @@ async fn read_loop(
     let app = &state.app;
     let max_age_at = Instant::now() + app.max_connection_age;
     let mut last_active = Instant::now();
+    let events = match MessageEvents::new(meta, app.clock.now()) {
+        Ok(events) => events,
+        Err(err) => {
+            tracing::error!(error = %err, "building the connection's message events failed");
+            return (1011, "Internal error");
+        }
+    };
     loop {
         let idle_at = last_active + app.idle_timeout;
         let frame = tokio::select! {
@@ -262,7 +273,7 @@ async fn read_loop(
                 if text.len() > MAX_SERVER_FRAME_BYTES {
                     return (1009, "Message too big");
                 }
-                dispatch(state, meta, text.as_str());
+                dispatch(state, meta, &events, text.as_str());
             }
             Message::Binary(bytes) => {
                 last_active = Instant::now();
@@ -281,7 +292,7 @@ async fn read_loop(
 }
 
 /// Routes one text frame and invokes its integration in the background.
-fn dispatch(state: &GatewayState, meta: &ConnectionMeta, text: &str) {
+fn dispatch(state: &GatewayState, meta: &ConnectionMeta, events: &MessageEvents, text: &str) {
     if text.len() > MAX_CLIENT_FRAME_BYTES {
         let err = ChatError::too_large(format!(
             "frame is {} bytes; the limit is {MAX_CLIENT_FRAME_BYTES}",
@@ -296,40 +307,26 @@ fn dispatch(state: &GatewayState, meta: &ConnectionMeta, text: &str) {
         return;
     }
     let route = routes::select(text);
+    let event = events.event(&route, text, state.app.clock.now());
     let app = state.app.clone();
-    let event = match websocket_event(
-        meta,
-        &route,
-        Some(text),
-        EventExtra::default(),
-        app.clock.now(),
-    ) {
-        Ok(event) => event,
-        Err(err) => {
-            tracing::error!(error = %err, "building a message event failed");
-            return;
-        }
-    };
-    let state = state.clone();
-    let meta = meta.clone();
+    let connection_id = meta.connection_id.clone();
     tokio::spawn(async move {
         let request_id = event.request_context.request_id.clone().unwrap_or_default();
-        let app_for_call = app.clone();
         // A panicking integration is a failed invocation: API Gateway answers with its generic
         // message, and the connection stays open.
-        let call = tokio::spawn(async move { routes::invoke(&app_for_call, &route, event).await });
+        let call = AssertUnwindSafe(routes::invoke(&app, &route, event)).catch_unwind();
         let body = match call.await {
             Ok(response) => match response.body {
                 Some(Body::Text(text)) => Some(text),
                 Some(Body::Binary(bytes)) => Some(String::from_utf8_lossy(&bytes).into_owned()),
                 _ => None,
             },
-            Err(err) => {
-                tracing::error!(error = %err, "integration failed");
+            Err(_) => {
+                tracing::error!(route, "integration panicked");
                 Some(
                     serde_json::json!({
                         "message": "Internal server error",
-                        "connectionId": meta.connection_id,
+                        "connectionId": connection_id,
                         "requestId": request_id,
                     })
                     .to_string(),
@@ -337,14 +334,15 @@ fn dispatch(state: &GatewayState, meta: &ConnectionMeta, text: &str) {
             }
         };
         if let Some(body) = body.filter(|b| !b.is_empty()) {
-            reply(&state, &meta, &body);
+            reply_to(&app, &connection_id, body);
         }
     });
 }
 
 fn reply(state: &GatewayState, meta: &ConnectionMeta, text: &str) {
-    state
-        .app
-        .registry
-        .send(&meta.connection_id, Outbound::Text(text.to_string()));
+    reply_to(&state.app, &meta.connection_id, text.to_string());
+}
+
+fn reply_to(app: &App, connection_id: &str, text: String) {
+    app.registry.send(connection_id, Outbound::Text(text));
 }

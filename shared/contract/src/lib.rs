@@ -122,6 +122,7 @@ macro_rules! contract_suite {
             devices_are_put_replaced_listed_and_removed,
             a_user_keeps_at_most_ten_devices,
             push_targets_are_the_users_with_devices_and_their_preview_setting,
+            push_targets_follow_registrations_and_removals,
             push_targets_of_a_page_of_100_users_in_one_call,
             the_push_ledger_claims_once_per_message_and_coalesces_bursts,
         );

@@ -62,47 +62,67 @@ impl DeviceRow {
 impl DeviceStore for SqliteStore {
     async fn put_device(&self, endpoint: &PushEndpoint) -> PortResult<()> {
         let e = endpoint.clone();
+        let (push_users, user_id) = (self.push_users.clone(), endpoint.user_id.to_string());
         self.writer
-            .run(move |conn| {
-                let (user, device) = (e.user_id.as_str(), e.device_id.as_str());
-                let others: i64 = conn
-                    .prepare_cached(
-                        "SELECT COUNT(*) FROM devices WHERE user_id = ?1 AND device_id <> ?2",
-                    )
-                    .and_then(|mut stmt| stmt.query_row(params![user, device], |row| row.get(0)))
-                    .map_err(db("put_device: counting devices"))?;
-                if usize::try_from(others).unwrap_or(usize::MAX) >= MAX_DEVICES_PER_USER {
-                    return Err(too_many_devices(&e.user_id));
-                }
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO devices (user_id, device_id, platform, address)
+            .run_then(
+                move |conn| {
+                    let (user, device) = (e.user_id.as_str(), e.device_id.as_str());
+                    let others: i64 = conn
+                        .prepare_cached(
+                            "SELECT COUNT(*) FROM devices WHERE user_id = ?1 AND device_id <> ?2",
+                        )
+                        .and_then(|mut stmt| {
+                            stmt.query_row(params![user, device], |row| row.get(0))
+                        })
+                        .map_err(db("put_device: counting devices"))?;
+                    if usize::try_from(others).unwrap_or(usize::MAX) >= MAX_DEVICES_PER_USER {
+                        return Err(too_many_devices(&e.user_id));
+                    }
+                    conn.prepare_cached(
+                        "INSERT OR REPLACE INTO devices (user_id, device_id, platform, address)
                      VALUES (?1, ?2, ?3, ?4)",
-                )
-                .and_then(|mut stmt| {
-                    stmt.execute(params![
-                        user,
-                        device,
-                        Platform::as_str(e.platform),
-                        e.address
-                    ])
-                })
-                .map_err(db("put_device"))?;
-                Ok(())
-            })
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![
+                            user,
+                            device,
+                            Platform::as_str(e.platform),
+                            e.address
+                        ])
+                    })
+                    .map_err(db("put_device"))?;
+                    Ok(())
+                },
+                move |_: &()| push_users.add(&user_id),
+            )
             .await
     }
 
     async fn remove_device(&self, user: &UserId, device: &DeviceId) -> PortResult<bool> {
         let (user, device) = (user.to_string(), device.to_string());
-        self.writer
-            .run(move |conn| {
-                let removed = conn
-                    .prepare_cached("DELETE FROM devices WHERE user_id = ?1 AND device_id = ?2")
-                    .and_then(|mut stmt| stmt.execute(params![user, device]))
-                    .map_err(db("remove_device"))?;
-                Ok(removed > 0)
-            })
-            .await
+        let (push_users, user_id) = (self.push_users.clone(), user.clone());
+        let (removed, _) = self
+            .writer
+            .run_then(
+                move |conn| {
+                    let removed = conn
+                        .prepare_cached("DELETE FROM devices WHERE user_id = ?1 AND device_id = ?2")
+                        .and_then(|mut stmt| stmt.execute(params![user, device]))
+                        .map_err(db("remove_device"))?;
+                    let left: i64 = conn
+                        .prepare_cached("SELECT COUNT(*) FROM devices WHERE user_id = ?1")
+                        .and_then(|mut stmt| stmt.query_row([&user], |row| row.get(0)))
+                        .map_err(db("remove_device: counting what is left"))?;
+                    Ok((removed > 0, left))
+                },
+                move |&(_, left)| {
+                    if left == 0 {
+                        push_users.remove(&user_id);
+                    }
+                },
+            )
+            .await?;
+        Ok(removed)
     }
 
     async fn devices_of(&self, user: &UserId) -> PortResult<Vec<PushEndpoint>> {
@@ -125,6 +145,8 @@ impl DeviceStore for SqliteStore {
     }
 
     async fn push_targets(&self, users: &[UserId]) -> PortResult<Vec<PushTarget>> {
+        // Most recipients have no device: those need no read at all.
+        let users = self.push_users.with_devices(users);
         if users.is_empty() {
             return Ok(Vec::new());
         }

@@ -20,6 +20,11 @@
 //! - **A change feed.** Every append is published after its batch commits, in commit order
 //!   ([`SqliteStore::changes`], [`feed`]): what `chat-local` fans messages out from, in seq
 //!   order, as Lambda does from the messages table's stream.
+//! - **Checkpoints off the writer's path.** A thread of its own copies the WAL into the
+//!   database file between commits ([`checkpointer`]); the writer's own checkpoint is the
+//!   backstop.
+//! - **Who has a push device, in memory** ([`push_users`]): most messages go to recipients
+//!   without one, and asking costs them no read.
 //! - **Readers off the runtime.** Reads run on `tokio::task::spawn_blocking` with read-only
 //!   connections from a small pool ([`readers`]); in WAL mode they never wait for the writer
 //!   and always see every committed write.
@@ -28,6 +33,7 @@
 //! no longer parses is corruption and surfaces as `ChatError::Internal`, as does every SQLite
 //! error.
 
+mod checkpointer;
 mod connections;
 mod devices;
 mod feed;
@@ -36,6 +42,7 @@ mod hidden;
 mod media;
 mod memberships;
 mod messages;
+mod push_users;
 mod readers;
 mod rows;
 mod schema;
@@ -51,6 +58,7 @@ use chat_domain::ChatError;
 pub use crate::feed::Change;
 
 use crate::feed::Feed;
+use crate::push_users::PushUsers;
 use crate::readers::Readers;
 use crate::writer::Writer;
 
@@ -67,6 +75,8 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     /// Durable message changes, in commit order, for the one subscriber.
     feed: Arc<Feed>,
+    /// Who has a device registered for push (most recipients have none: no read for them).
+    push_users: Arc<PushUsers>,
     path: Arc<PathBuf>,
 }
 
@@ -83,12 +93,15 @@ impl SqliteStore {
         })?;
         let path = dir.join(DB_FILE_NAME);
         let connection = schema::open_writer(&path)?;
-        let writer = Writer::start(connection)?;
+        let push_users = PushUsers::load(&connection)?;
+        let checkpointer = checkpointer::Checkpointer::start(&path)?;
+        let writer = Writer::start(connection, Some(checkpointer))?;
         tracing::info!(path = %path.display(), "opened the sqlite store");
         Ok(SqliteStore {
             writer,
             readers: Arc::new(Readers::new(path.clone())),
             feed: Arc::new(Feed::default()),
+            push_users: Arc::new(push_users),
             path: Arc::new(path),
         })
     }

@@ -185,6 +185,9 @@ CREATE TABLE IF NOT EXISTS push_ledger (
 ALTER TABLE memberships ADD COLUMN muted_until INTEGER;  -- ms; NULL: not muted
 ";
 
+/// The writer's page cache, in KiB (SQLite's negative `cache_size`: 64 MiB, allocated as used).
+const WRITER_CACHE_KIB: i64 = -64 * 1024;
+
 /// Opens the one writable connection: WAL, `synchronous=FULL`, schema up to date.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, ChatError> {
     let mut conn = Connection::open(path).map_err(db("opening the database"))?;
@@ -202,7 +205,33 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, ChatError> {
     // FULL: a commit fsyncs the WAL before it returns, so an acknowledged write is durable.
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(db("setting synchronous=FULL"))?;
+    // The pages appends touch (the newest message pages of every busy conversation, the
+    // idempotency index, the heads) are spread over the file: with SQLite's default 2 MiB
+    // cache a profile at 12,000 msg/s spent 6% of chat-local's CPU re-reading them.
+    conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)
+        .map_err(db("setting cache_size"))?;
+    // Checkpoints are the background thread's job; the writer's own is the backstop.
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        crate::checkpointer::WRITER_CHECKPOINT_PAGES,
+    )
+    .map_err(db("setting wal_autocheckpoint"))?;
     migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens the checkpoint thread's connection to a database the writer has already set up
+/// (read-write: a checkpoint writes the database file, and fsyncs it as `FULL` says).
+pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, ChatError> {
+    let conn = Connection::open(path).map_err(db("opening the checkpoint connection"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(db("setting busy_timeout"))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db("setting synchronous=FULL"))?;
+    // It never writes a transaction of its own, so it never checkpoints on its own either.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(db("setting wal_autocheckpoint"))?;
     Ok(conn)
 }
 

@@ -22,6 +22,8 @@ use std::panic::AssertUnwindSafe;
 
 use chat_domain::ChatError;
 use rusqlite::{Connection, TransactionBehavior};
+
+use crate::checkpointer::Checkpointer;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most jobs one transaction takes. Large enough that a busy writer commits far less
@@ -46,8 +48,11 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `connection`.
-    pub(crate) fn start(connection: Connection) -> Result<Writer, ChatError> {
+    /// Starts the writer thread on `connection`, telling `checkpointer` (if any) of each commit.
+    pub(crate) fn start(
+        connection: Connection,
+        checkpointer: Option<Checkpointer>,
+    ) -> Result<Writer, ChatError> {
         let (jobs, queue) = mpsc::channel(QUEUE_BOUND);
         let writer = Writer {
             jobs,
@@ -57,6 +62,7 @@ impl Writer {
         let mut thread = WriterThread {
             connection,
             queue,
+            checkpointer,
             #[cfg(test)]
             commits: std::sync::Arc::clone(&writer.commits),
         };
@@ -221,6 +227,8 @@ impl BatchFailed {
 struct WriterThread {
     connection: Connection,
     queue: mpsc::Receiver<Box<dyn Job>>,
+    /// Copies the WAL into the database file between commits, off this thread.
+    checkpointer: Option<Checkpointer>,
     #[cfg(test)]
     commits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -257,6 +265,9 @@ impl WriterThread {
         }
         for done in ran {
             done.answer(outcome.as_ref().map(|_| ()));
+        }
+        if let (Ok(()), Some(checkpointer)) = (&outcome, &self.checkpointer) {
+            checkpointer.committed();
         }
     }
 

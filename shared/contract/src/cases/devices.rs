@@ -215,6 +215,79 @@ pub async fn push_targets_are_the_users_with_devices_and_their_preview_setting(s
     );
 }
 
+/// A user is a push target exactly while they have a device: through removals one by one, a
+/// registration again, and registrations racing removals of the same user's other devices.
+pub async fn push_targets_follow_registrations_and_removals(s: Stores) {
+    let alice = user("follow-alice");
+    let phone = endpoint(&alice, "phone", Platform::Fcm, "GCM/f/1");
+    let tablet = endpoint(&alice, "tablet", Platform::Apns, "APNS/f/2");
+    let targets = |s: &Stores| {
+        let (devices, alice) = (s.devices.clone(), alice.clone());
+        async move {
+            let found = devices.push_targets(&[alice]).await.expect("targets");
+            found
+                .into_iter()
+                .flat_map(|t| t.endpoints)
+                .map(|e| e.device_id.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(targets(&s).await.is_empty(), "no device yet");
+    s.devices.put_device(&phone).await.expect("put");
+    s.devices.put_device(&tablet).await.expect("put");
+    assert_eq!(targets(&s).await, ["phone", "tablet"]);
+    assert!(
+        s.devices
+            .remove_device(&alice, &phone.device_id)
+            .await
+            .expect("remove")
+    );
+    assert_eq!(
+        targets(&s).await,
+        ["tablet"],
+        "one device left keeps them a target"
+    );
+    assert!(
+        s.devices
+            .remove_device(&alice, &tablet.device_id)
+            .await
+            .expect("remove")
+    );
+    assert!(targets(&s).await.is_empty(), "the last device removed");
+    assert!(
+        !s.devices
+            .remove_device(&alice, &tablet.device_id)
+            .await
+            .expect("again")
+    );
+    s.devices.put_device(&phone).await.expect("put again");
+    assert_eq!(targets(&s).await, ["phone"], "registered again");
+
+    // Each round: the phone's removal races the tablet's registration; the tablet stays.
+    for round in 0..20 {
+        let tablet = endpoint(
+            &alice,
+            "tablet",
+            Platform::Apns,
+            &format!("APNS/f/r{round}"),
+        );
+        let (removing, registering) = (s.devices.clone(), s.devices.clone());
+        let (phone_id, who) = (phone.device_id.clone(), alice.clone());
+        let removal = tokio::spawn(async move { removing.remove_device(&who, &phone_id).await });
+        let registration = tokio::spawn(async move { registering.put_device(&tablet).await });
+        removal.await.expect("task").expect("remove");
+        registration.await.expect("task").expect("put");
+        assert_eq!(targets(&s).await, ["tablet"], "round {round}");
+        // Back to the phone alone for the next round.
+        s.devices.put_device(&phone).await.expect("put");
+        s.devices
+            .remove_device(&alice, &device("tablet"))
+            .await
+            .expect("remove");
+        assert_eq!(targets(&s).await, ["phone"], "round {round}, reset");
+    }
+}
+
 pub async fn push_targets_of_a_page_of_100_users_in_one_call(s: Stores) {
     let users: Vec<UserId> = (0..100).map(|n| user(&format!("page100-{n:03}"))).collect();
     let mut expected = Vec::new();

@@ -98,7 +98,7 @@ fn users(path: &Path) -> Vec<String> {
 async fn a_failing_job_rolls_back_alone_and_its_caller_gets_its_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("chat.db");
-    let writer = Writer::start(schema::open_writer(&path).expect("open")).expect("start");
+    let writer = Writer::start(schema::open_writer(&path).expect("open"), None).expect("start");
     let held = hold(&writer).await;
 
     let ok_before = insert_user(&writer, "a", |_| Ok(()));
@@ -155,7 +155,7 @@ async fn a_failed_commit_answers_every_job_of_the_batch_with_an_error() {
          );",
     )
     .expect("test tables");
-    let writer = Writer::start(conn).expect("start");
+    let writer = Writer::start(conn, None).expect("start");
     let held = hold(&writer).await;
 
     let innocent = insert_user(&writer, "a", |_| Ok(()));
