@@ -197,6 +197,9 @@ pub async fn http_history_pages_backwards_and_the_conversation_list_is_newest_fi
             .await;
         alice.expect("ack").await;
     }
+    // The list orders by the last message's time, in milliseconds (a tie goes by id, "bob"
+    // first): a fast server acks the last message to bob and stores carol's within one.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     alice.send_json(&send_to("carol", "c-1", "hi carol")).await;
     alice.expect("ack").await;
 
