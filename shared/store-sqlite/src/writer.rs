@@ -22,9 +22,9 @@ use std::panic::AssertUnwindSafe;
 
 use chat_domain::ChatError;
 use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpointer::Checkpointer;
-use tokio::sync::{mpsc, oneshot};
 
 /// The most jobs one transaction takes. Large enough that a busy writer commits far less
 /// often than it writes; small enough that the first job of a batch does not wait on too many
