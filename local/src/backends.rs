@@ -179,7 +179,9 @@ async fn aws_ports(
     addr: SocketAddr,
     meter: Option<&RequestMeter>,
 ) -> anyhow::Result<Ports> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    // The developer's machine, proxies included: the platform's roots.
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(chat_aws::https_client(chat_aws::TrustRoots::Platform));
     if let Some(endpoint) = &config.aws_endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }

@@ -135,6 +135,7 @@ impl TestServer {
             ),
             Backend::Aws => {
                 let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .http_client(chat_aws::https_client(chat_aws::TrustRoots::Platform))
                     .endpoint_url(self.config.aws_endpoint_url.clone().expect("endpoint"))
                     .load()
                     .await;

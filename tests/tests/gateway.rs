@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 fn management_client(server: &TestServer) -> Client {
     let config = aws_sdk_apigatewaymanagement::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(chat_aws::https_client(chat_aws::TrustRoots::Platform))
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
         .endpoint_url(server.management_endpoint())
@@ -207,6 +208,7 @@ async fn the_push_adapter_delivers_through_chat_local_and_reports_gone_connectio
     let server = TestServer::start().await;
     let sdk = aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(chat_aws::https_client(chat_aws::TrustRoots::Platform))
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "local", "local", None, None, "tests",

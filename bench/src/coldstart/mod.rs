@@ -356,6 +356,7 @@ impl Fixtures {
         let region = aws_sdk_dynamodb::config::Region::new("us-east-1");
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .http_client(chat_aws::https_client(chat_aws::TrustRoots::Platform))
             .region(region.clone())
             .credentials_provider(credentials.clone())
             .endpoint_url(endpoint)
@@ -366,6 +367,7 @@ impl Fixtures {
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::Config::builder()
                 .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .http_client(chat_aws::https_client(chat_aws::TrustRoots::Platform))
                 .region(region)
                 .credentials_provider(credentials)
                 .endpoint_url(endpoint)

@@ -307,6 +307,7 @@ pub async fn run(mut args: CostArgs) -> anyhow::Result<()> {
         args.messages_per_user_minute
     );
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(chat_aws::https_client(chat_aws::TrustRoots::Platform))
         .endpoint_url(&endpoint)
         .load()
         .await;

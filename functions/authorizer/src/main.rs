@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
                 // API Gateway answers the upgrade with 401 exactly when the authorizer fails
                 // with the message "Unauthorized"; the reason goes to the logs only.
                 handler.handle(&event.payload).map_err(|err| {
-                    lambda_runtime::tracing::info!(error = %err, "connection refused");
+                    tracing::info!(error = %err, "connection refused");
                     Error::from("Unauthorized")
                 })
             }

@@ -10,6 +10,7 @@
 mod backoff;
 pub mod dynamo;
 mod errors;
+mod https;
 pub mod metering;
 mod pusher;
 mod s3;
@@ -17,6 +18,7 @@ mod sns;
 
 pub use backoff::Backoff;
 pub use dynamo::{DynamoStore, Tables, create_tables};
+pub use https::{TrustRoots, https_client};
 pub use metering::RequestMeter;
 pub use pusher::{
     ApiGatewayPusher, management_client, management_client_metered, management_endpoint,

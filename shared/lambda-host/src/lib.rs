@@ -1,8 +1,8 @@
 //! The Lambda host's half of the wiring, shared by every `functions/*` main so that each main
 //! stays a few lines: read the environment once, build the SDK clients and adapters once per
 //! container (outside the handler, so warm invocations reuse connections), and log the way
-//! Lambda's advanced logging controls ask (`AWS_LAMBDA_LOG_FORMAT=JSON` gives JSON lines, one
-//! span per invocation carrying the request id, both from `lambda_runtime`).
+//! Lambda's advanced logging controls ask (`AWS_LAMBDA_LOG_FORMAT=JSON` gives JSON lines, `logging.rs`; one
+//! span per invocation carrying the request id, from `lambda_runtime`).
 //!
 //! Environment (set by `template.yaml`):
 //! - `TABLE_PREFIX`: the DynamoDB tables are `{prefix}-messages`, `{prefix}-users`, …,
@@ -20,6 +20,7 @@
 //!   sets them) and `AWS_ENDPOINT_URL` (LocalStack, moto): the SDK configuration, read
 //!   directly rather than through the default provider chain (`sdk_config.rs`).
 
+mod logging;
 mod sdk_config;
 
 use std::sync::Arc;
@@ -39,7 +40,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 /// Starts logging as Lambda's logging controls configure it, and the metrics tally that
 /// [`invocation`] drains into CloudWatch Embedded Metric Format after each invocation.
 pub fn init_logging() {
-    lambda_runtime::tracing::init_default_subscriber();
+    logging::init();
     chat_metrics::install(Keep::Values);
 }
 

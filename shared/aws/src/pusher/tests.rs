@@ -80,6 +80,7 @@ async fn scripted(
 fn sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(crate::https_client(crate::TrustRoots::Platform))
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test", "test", None, None, "static",

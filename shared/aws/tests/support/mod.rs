@@ -29,6 +29,7 @@ pub fn moto_endpoint() -> String {
 pub fn moto_sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(chat_aws::https_client(chat_aws::TrustRoots::Platform))
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "test",
