@@ -5,6 +5,11 @@
 //! `/etc/ssl/certs`, on this machine, holds one file per CA plus hash links (about 290
 //! entries), which adds about 2 ms to every init here that Lambda never pays. By default the
 //! bench gives each function an AL2023-like store: the host's bundle, alone in its directory.
+//!
+//! Since 2026-12-03 the functions trust Amazon Trust Services' roots, compiled in
+//! (`chat_aws::TrustRoots`), and read no store at all unless `CHAT_TLS_ROOTS=platform` or
+//! `AWS_ENDPOINT_URL` is set. The bench sets `AWS_ENDPOINT_URL` when it has an emulator, so
+//! it passes `CHAT_TLS_ROOTS=amazon` to measure the init a deployed function has.
 
 use std::path::{Path, PathBuf};
 

@@ -68,6 +68,10 @@ pub struct ColdstartArgs {
     /// directory, as on Lambda's `provided.al2023`) or `host` (this machine's, as it is).
     #[arg(long, value_enum, default_value = "al2023")]
     pub cert_layout: CertLayout,
+    /// The functions' `CHAT_TLS_ROOTS`: `amazon` (compiled in, what a deployed function
+    /// trusts) or `platform` (the store `--cert-layout` describes, read at every init).
+    #[arg(long, default_value = "amazon", value_parser = ["amazon", "platform"])]
+    pub tls_roots: String,
     /// Two runs of the authorizer and the reference only: proves the scenario works.
     #[arg(long)]
     pub smoke: bool,
@@ -98,6 +102,7 @@ struct Report {
     machine: Machine,
     runs_per_function: usize,
     cert_layout: CertLayout,
+    tls_roots: String,
     functions: Vec<FunctionFigures>,
 }
 
@@ -122,9 +127,10 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
     let machine = Machine::read();
     let started_at = report::now();
     println!(
-        "coldstart: {machine}; {runs} cold starts per function; binaries in {}; certificate store: {:?}",
+        "coldstart: {machine}; {runs} cold starts per function; binaries in {}; certificate store: {:?}; trusted roots: {}",
         bin_dir.display(),
-        args.cert_layout
+        args.cert_layout,
+        args.tls_roots
     );
     let fixtures = match &args.aws_endpoint {
         Some(endpoint) => Some(Fixtures::create(endpoint).await?),
@@ -212,6 +218,7 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
             machine,
             runs_per_function: runs,
             cert_layout: args.cert_layout,
+            tls_roots: args.tls_roots.clone(),
             functions: figures,
         };
         report::write_json(path, &report)?;
@@ -264,6 +271,8 @@ async fn cold_start(
         )
         .env("WEBSOCKET_MANAGEMENT_ENDPOINT", "http://127.0.0.1:9/prod")
         .env("JWT_SECRET", JWT_SECRET)
+        // Explicit: the emulator's endpoint (set below) alone would mean the platform's store.
+        .env("CHAT_TLS_ROOTS", &args.tls_roots)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
