@@ -9,6 +9,7 @@ mod load;
 mod procfs;
 mod report;
 mod rlimit;
+mod sink;
 mod ws;
 
 use clap::{Parser, Subcommand};

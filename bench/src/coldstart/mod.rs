@@ -24,6 +24,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::report::{self, Machine};
+use crate::sink::Sink;
 use certs::{CertLayout, CertStore};
 use runtime_api::RuntimeApi;
 
@@ -145,6 +146,9 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
     let certs = CertStore::for_layout(args.cert_layout)?;
     let api = RuntimeApi::default();
     let api_addr = api.start().await?;
+    // Where the functions post to connections (presence answers that way): a live endpoint,
+    // so a run measures the work rather than a refused connection's retries.
+    let management = Sink::start().await?;
     let token = token()?;
     let mut figures = Vec::new();
     for name in &functions {
@@ -178,6 +182,7 @@ pub async fn run(args: ColdstartArgs) -> anyhow::Result<()> {
                 &args,
                 fixtures.as_ref(),
                 certs.as_ref(),
+                &management.endpoint,
             )
             .await?;
             if let (Some(upload), Some(fixtures)) = (&upload, &fixtures) {
@@ -240,6 +245,7 @@ async fn cold_start(
     args: &ColdstartArgs,
     fixtures: Option<&Fixtures>,
     certs: Option<&CertStore>,
+    management_endpoint: &str,
 ) -> anyhow::Result<Sample> {
     let name = binary
         .file_name()
@@ -269,7 +275,7 @@ async fn cold_start(
             "MEDIA_BUCKET",
             fixtures.map_or("coldstart-media", |f| f.bucket.as_str()),
         )
-        .env("WEBSOCKET_MANAGEMENT_ENDPOINT", "http://127.0.0.1:9/prod")
+        .env("WEBSOCKET_MANAGEMENT_ENDPOINT", management_endpoint)
         .env("JWT_SECRET", JWT_SECRET)
         // Explicit: the emulator's endpoint (set below) alone would mean the platform's store.
         .env("CHAT_TLS_ROOTS", &args.tls_roots)

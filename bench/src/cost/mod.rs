@@ -30,7 +30,8 @@ use anyhow::bail;
 use serde::Serialize;
 
 use crate::report::{self, Machine, Table};
-use baselines::{Design, Sink};
+use crate::sink::Sink;
+use baselines::Design;
 use group::{GroupPhases, GroupShape};
 use media::MediaPhases;
 use pricing::{Measured, PerMessage, Prices};

@@ -12,8 +12,9 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 
 use super::super::group::{GroupPhases, GroupShape};
-use super::{Baseline, Design, FRAME_UNITS, Sink, connection, s};
+use super::{Baseline, Design, FRAME_UNITS, connection, s};
 use crate::cost::BODY;
+use crate::sink::Sink;
 use crate::ws::user;
 
 /// DynamoDB's cap on a `BatchWriteItem`.
