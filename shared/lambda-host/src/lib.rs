@@ -1,8 +1,8 @@
 //! The Lambda host's half of the wiring, shared by every `functions/*` main so that each main
 //! stays a few lines: read the environment once, build the SDK clients and adapters once per
 //! container (outside the handler, so warm invocations reuse connections), and log the way
-//! Lambda's advanced logging controls ask (`AWS_LAMBDA_LOG_FORMAT=JSON` gives JSON lines, `logging.rs`; one
-//! span per invocation carrying the request id, from `lambda_runtime`).
+//! Lambda's advanced logging controls ask (`AWS_LAMBDA_LOG_FORMAT=JSON` gives JSON lines,
+//! `logging.rs`; the span per invocation carrying the request id is `lambda_runtime`'s).
 //!
 //! Environment (set by `template.yaml`):
 //! - `TABLE_PREFIX`: the DynamoDB tables are `{prefix}-messages`, `{prefix}-users`, …,
@@ -19,6 +19,8 @@
 //! - `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (Lambda
 //!   sets them) and `AWS_ENDPOINT_URL` (LocalStack, moto): the SDK configuration, read
 //!   directly rather than through the default provider chain (`sdk_config.rs`).
+//! - `CHAT_TLS_ROOTS` (optional): `amazon` (the default: Amazon Trust Services' roots, compiled
+//!   in) or `platform` (the platform's CA store; the default with `AWS_ENDPOINT_URL` set).
 
 mod logging;
 mod sdk_config;
